@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ _TIME_FIELDS = ("started_at", "ended_at")
 
 def utcnow() -> str:
     """The current time as an ISO 8601 UTC string with microseconds."""
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Catalog:
@@ -158,7 +158,7 @@ class Catalog:
     ) -> dict[str, Any]:
         """Insert an object named ``<base>-<UTC timestamp with ms>``, unique even under races."""
         for attempt in range(1000):
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
+            stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H-%M-%S-%f")[:-3]
             suffix = stamp if attempt == 0 else f"{stamp}-{attempt}"
             trimmed = base[: max(1, max_length - len(suffix) - 1)].rstrip("-")
             try:

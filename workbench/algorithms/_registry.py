@@ -1,0 +1,32 @@
+"""Algorithm lookup by SageMaker name. Algorithms import their heavy libraries lazily."""
+
+from __future__ import annotations
+
+import importlib
+
+from ..exceptions import ValidationError
+from ._base import Algorithm
+
+__all__ = ["get_algorithm", "list_algorithms"]
+
+# name -> (module, class). Filled explicitly, not as an import side effect.
+_ALGORITHMS: dict[str, tuple[str, str]] = {
+    "xgboost": ("workbench.algorithms._xgboost", "XGBoost"),
+    "linear-learner": ("workbench.algorithms._linear_learner", "LinearLearner"),
+}
+_ALIASES = {"linear_learner": "linear-learner", "linearlearner": "linear-learner"}
+
+
+def list_algorithms() -> list[str]:
+    """SageMaker names of the built-in algorithms."""
+    return sorted(_ALGORITHMS)
+
+
+def get_algorithm(name: str) -> Algorithm:
+    """The built-in algorithm called ``name`` (e.g. ``"xgboost"``, ``"linear-learner"``)."""
+    key = str(name).strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in _ALGORITHMS:
+        raise ValidationError("algorithm", name, "one of " + ", ".join(list_algorithms()))
+    module, cls = _ALGORITHMS[key]
+    return getattr(importlib.import_module(module), cls)()

@@ -1,0 +1,191 @@
+"""Trained models loaded in the kernel, after their checksum is checked against the catalogue."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import Workspace, get_workspace, sha256_file
+from ..exceptions import ArtifactIntegrityError, ValidationError
+
+__all__ = ["Model", "list_models"]
+
+KIND = "model"
+
+
+class Model:
+    """A model produced by a training job, loaded for ``predict(df)`` in this kernel.
+
+    Nothing is unpacked or unpickled unless ``model.tar.gz`` has the checksum recorded
+    in the catalogue when the job completed.
+
+    Example
+    -------
+    >>> model = job.model()                      # doctest: +SKIP
+    >>> model.predict(test_df.drop(columns="is_fraud"))[:3]  # doctest: +SKIP
+    """
+
+    def __init__(self, name: str, workspace: Workspace | str | None = None) -> None:
+        self.workspace = get_workspace(workspace)
+        self.name = name
+        record = self.workspace.catalog.get(KIND, name)
+        params = record["parameters"]
+        self.algorithm: str | None = params.get("algorithm")
+        self.entry_point: str | None = params.get("entry_point")
+        self.target: str | None = params.get("target")
+        artifact = record["artifacts"].get("model_data")
+        if not artifact:
+            raise ArtifactIntegrityError(f"Model {name!r} has no model artifact recorded")
+        self.model_data = Path(artifact["path"])
+        self.checksum: str = artifact["sha256"]
+        self.model_dir = self._unpack()
+        self._impl: Any = None
+        self._module: Any = None
+        if self.algorithm:
+            from ..algorithms import get_algorithm
+
+            self._impl = get_algorithm(self.algorithm).load(self.model_dir)
+        else:
+            self._impl = self._load_script_model()
+        self.problem_type: str | None = getattr(self._impl, "problem_type", None) or params.get(
+            "problem_type"
+        )
+        self.feature_names: list[str] | None = getattr(self._impl, "feature_names", None) or (
+            params.get("feature_names")
+        )
+
+    def __repr__(self) -> str:
+        kind = self.algorithm or f"script {self.entry_point}"
+        return f"Model({self.name!r}, {kind}, {self.problem_type})"
+
+    def _unpack(self) -> Path:
+        if not self.model_data.exists():
+            raise ArtifactIntegrityError(f"Model artifact {self.model_data} is missing")
+        actual = sha256_file(self.model_data)
+        if actual != self.checksum:
+            raise ArtifactIntegrityError(
+                f"Refusing to load {self.model_data}: its sha256 {actual[:16]}... does not match "
+                f"the catalogue's {self.checksum[:16]}... (the file changed after training)"
+            )
+        target = self.workspace.folder(KIND, self.name) / f"unpacked-{self.checksum[:16]}"
+        if target.is_dir():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
+        try:
+            with tarfile.open(self.model_data, "r:gz") as tar:
+                tar.extractall(tmp, filter="data")
+            os.replace(tmp, target)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not target.is_dir():
+                raise
+        return target
+
+    def _load_script_model(self) -> Any:
+        code = self.model_dir / "code"
+        script = code / (self.entry_point or "")
+        if not script.is_file():
+            raise ValidationError("entry_point", self.entry_point, f"a file in {code}")
+        module_name = f"_workbench_model_{self.name.replace('-', '_')}"
+        spec = importlib.util.spec_from_file_location(module_name, script)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, str(code))
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(code))
+        if not hasattr(module, "model_fn"):
+            raise ValidationError(
+                f"{self.entry_point} model_fn",
+                None,
+                "a model_fn(model_dir) function that loads the model (SageMaker's inference "
+                "contract)",
+            )
+        self._module = module
+        return module.model_fn(str(self.model_dir))
+
+    def _matrix(self, X: Any) -> tuple[np.ndarray, Any]:
+        import pandas as pd
+
+        if isinstance(X, pd.DataFrame):
+            names = self.feature_names
+            if names:
+                missing = [c for c in names if c not in X.columns]
+                if missing:
+                    raise ValidationError(
+                        "X columns", missing[:10], f"the model's features: {', '.join(names[:30])}"
+                    )
+                X = X[names]
+            elif self.target and self.target in X.columns:
+                X = X.drop(columns=[self.target])
+            bad = [str(c) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+            if bad:
+                raise ValidationError("X columns", bad[:10], "numeric columns")
+            return X.to_numpy(dtype=np.float64, na_value=np.nan), X.index
+        matrix = np.asarray(X, dtype=np.float64)
+        if matrix.ndim == 1:
+            matrix = matrix.reshape(1, -1)
+        if self.feature_names and matrix.shape[1] != len(self.feature_names):
+            raise ValidationError(
+                "X", f"{matrix.shape[1]} columns", f"{len(self.feature_names)} feature columns"
+            )
+        return matrix, None
+
+    def predict(self, X: Any) -> Any:
+        """Labels (classifiers) or values (regressors) as a pandas Series."""
+        import pandas as pd
+
+        if self._module is not None:
+            fn = getattr(self._module, "predict_fn", None)
+            result = fn(X, self._impl) if fn else self._impl.predict(X)
+            index = X.index if isinstance(X, pd.DataFrame) else None
+            result = np.asarray(result)
+            return pd.Series(result, index=index) if result.ndim == 1 else pd.DataFrame(result)
+        matrix, index = self._matrix(X)
+        name = "prediction" if self.problem_type == "regression" else "predicted_label"
+        return pd.Series(self._impl.predict(matrix), index=index, name=name)
+
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities as a DataFrame with one column per class (classifiers only)."""
+        import pandas as pd
+
+        if self._module is not None:
+            probs = self._impl.predict_proba(X)
+            index = X.index if isinstance(X, pd.DataFrame) else None
+            return pd.DataFrame(np.asarray(probs), index=index)
+        matrix, index = self._matrix(X)
+        return pd.DataFrame(self._impl.predict_proba(matrix), index=index)
+
+
+def list_models(workspace: Workspace | str | None = None) -> Any:
+    """Models in the workspace as a DataFrame (name, algorithm, training job, checksum)."""
+    import pandas as pd
+
+    rows = []
+    for rec in get_workspace(workspace).catalog.list(KIND):
+        art = rec["artifacts"].get("model_data", {})
+        rows.append(
+            {
+                "name": rec["name"],
+                "status": rec["status"],
+                "algorithm": rec["parameters"].get("algorithm")
+                or rec["parameters"].get("entry_point"),
+                "problem_type": rec["parameters"].get("problem_type"),
+                "training_job": rec["parameters"].get("training_job"),
+                "created": rec["created_at"],
+                "model_data": art.get("path"),
+                "sha256": art.get("sha256"),
+            }
+        )
+    columns = ["name", "status", "algorithm", "problem_type", "training_job", "created"]
+    return pd.DataFrame(rows, columns=columns + ["model_data", "sha256"])
