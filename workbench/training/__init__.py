@@ -16,6 +16,7 @@ from ._environment import TrainingEnvironment
 from ._estimator import Estimator
 from ._inputs import TrainingInput
 from ._job import TrainingJob
+from ._launcher import warm_up
 from ._model import Model, list_models
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "list_models",
     "list_training_jobs",
     "stop_training_job",
+    "warm_up",
 ]
 
 

@@ -15,7 +15,7 @@ from ..exceptions import ValidationError
 from ._environment import CURRENT_HOST, TrainingEnvironment, build_env_vars
 from ._inputs import PreparedChannel, prepare_channels, write_channels
 from ._job import KIND, TrainingJob
-from ._launcher import DEFAULT_KEEP_ALIVE, get_pool
+from ._launcher import DEFAULT_KEEP_ALIVE, get_launcher
 from ._metrics import check_metric_definitions
 
 __all__ = ["Estimator"]
@@ -286,7 +286,7 @@ class Estimator:
                 )
             keep_alive = self.keep_alive_period_in_seconds
             keep_alive = DEFAULT_KEEP_ALIVE if keep_alive is None else float(keep_alive)
-            pid = get_pool().submit(spec, keep_alive=keep_alive)
+            pid = get_launcher().submit(spec, keep_alive=keep_alive)
             from ..core._process import process_identity
 
             try:

@@ -1,8 +1,7 @@
 """The supervisor of one training job: the process the catalogue knows as the job.
 
-It starts a worker (which imports the heavy modules while the supervisor is idle), waits
-for a job spec on stdin (a warm pool hands one over, or the launcher right away), then
-streams the worker's output to the job's log, parses metrics, enforces stop and max_run
+Forked from the warm fork server (or started cold), it starts the worker that runs the
+training code (forked, or a new process), then streams the worker's output to the job's log, parses metrics, enforces stop and max_run
 (SIGTERM, then SIGKILL after the grace period), and records the final status. Only a
 worker that exits 0 gets its model packed, written to a temporary name and renamed, so a
 killed job never leaves a half-written ``model.tar.gz``.
@@ -33,34 +32,102 @@ _TERMINAL = ("Completed", "Failed", "Stopped")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Cold start: ``python -m workbench.training._supervisor`` reads one spec on stdin."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--preload", default="")
-    parser.add_argument("--keep-alive", type=float, default=1800.0)
     args = parser.parse_args(argv)
-    worker = _spawn_worker(args.preload)
-    ready, _, _ = select.select([sys.stdin], [], [], max(args.keep_alive, 0.0) or None)
-    line = sys.stdin.readline() if ready else ""
-    if not line.strip():  # keep-alive expired, or the kernel that owned the pool exited
+    worker = SpawnedWorker(args.preload)
+    line = sys.stdin.readline()
+    if not line.strip():
         worker.kill()
-        worker.wait()
         return 0
     return Supervisor(json.loads(line), worker).run()
 
 
-def _spawn_worker(preload: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "workbench.training._worker", preload],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        process_group=0,
-    )
+class SpawnedWorker:
+    """A worker in a new Python process (cold start: it imports everything itself)."""
+
+    def __init__(self, preload: str) -> None:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench.training._worker", preload],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            process_group=0,
+        )
+        self.pid = self.proc.pid
+        assert self.proc.stdout is not None
+        self.stdout_fd = self.proc.stdout.fileno()
+
+    def start(self, spec: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps(spec) + "\n").encode())
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    def wait(self) -> int:
+        return self.proc.wait()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+class ForkedWorker:
+    """A worker forked from a warm supervisor: the heavy modules are already imported."""
+
+    def __init__(self) -> None:
+        self.pid = 0
+        self.stdout_fd = -1
+
+    def start(self, spec: dict[str, Any]) -> None:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            os.close(read_end)
+            code = 1
+            try:
+                os.setpgid(0, 0)
+                _redirect_stdio(write_end, write_end)
+                from ._worker import _die_with_parent, run
+
+                _die_with_parent()
+                code = run(spec)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        os.close(write_end)
+        self.pid, self.stdout_fd = pid, read_end
+
+    def wait(self) -> int:
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.stdout_fd)
+        return os.waitstatus_to_exitcode(status)
+
+
+def _redirect_stdio(stdout_fd: int, stderr_fd: int) -> None:
+    """Point fds 0/1/2 (and sys.std*) at /dev/null and the given fds, line-buffered."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(stdout_fd, 1)
+    os.dup2(stderr_fd, 2)
+    for fd in {devnull, stdout_fd, stderr_fd} - {0, 1, 2}:
+        os.close(fd)
+    sys.stdout.reconfigure(line_buffering=True, write_through=True)
+    sys.stderr.reconfigure(line_buffering=True, write_through=True)
 
 
 class Supervisor:
-    def __init__(self, spec: dict[str, Any], worker: subprocess.Popen[bytes]) -> None:
+    def __init__(self, spec: dict[str, Any], worker: SpawnedWorker | ForkedWorker) -> None:
         self.spec = spec
         self.worker = worker
         self.name: str = spec["job_name"]
@@ -74,11 +141,13 @@ class Supervisor:
         self.stop_reason = ""
         self.started = time.time()
         self.code_started: float | None = None
+        self.returncode: int | None = None
         self._partial = b""
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_sigterm)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.worker.start(self.spec)
         self.catalog.update(
             KIND,
             self.name,
@@ -89,19 +158,13 @@ class Supervisor:
                 "secondary_status": "Training",
             },
         )
-        assert self.worker.stdin is not None
-        try:
-            self.worker.stdin.write((json.dumps(self.spec) + "\n").encode())
-            self.worker.stdin.close()
-        except BrokenPipeError:
-            pass
         log_path = self.job_dir / "logs" / "training.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             self._pump(log)
-        code = self.worker.wait()
+        self.returncode = self.worker.wait()
         self._flush_metrics(force=True)
-        return self._finish(code)
+        return self._finish(self.returncode)
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
         if self.stop_at is None:
@@ -109,8 +172,7 @@ class Supervisor:
             self.stop_reason = self.stop_reason or "Stopped by request"
 
     def _pump(self, log: Any) -> None:
-        assert self.worker.stdout is not None
-        fd = self.worker.stdout.fileno()
+        fd = self.worker.stdout_fd
         max_run = float(self.spec.get("max_run") or 0)
         grace = float(self.spec.get("grace_period", 120))
         signalled = False
@@ -193,7 +255,7 @@ class Supervisor:
 
     def _end(self, status: str, reason: str | None, artifacts: dict[str, Any] | None = None) -> int:
         secondary = "MaxRuntimeExceeded" if reason and reason.startswith("MaxRuntime") else status
-        extra: dict[str, Any] = {"secondary_status": secondary, "exit_code": self.worker.returncode}
+        extra: dict[str, Any] = {"secondary_status": secondary, "exit_code": self.returncode}
         self.catalog.update(
             KIND,
             self.name,
