@@ -1,0 +1,138 @@
+"""The ``workbench`` command: run labs, list, describe and stop training jobs.
+
+Examples::
+
+    workbench labs run day1 -p FAST=True
+    workbench jobs list
+    workbench jobs describe xgboost-2026-11-21-10-00-00-000
+    workbench jobs stop xgboost-2026-11-21-10-00-00-000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .exceptions import WorkbenchError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--workspace", help="workspace folder (default: $WORKBENCH_HOME or ./.workbench)"
+    )
+    sub = parser.add_subparsers(dest="command")
+
+    labs = sub.add_parser("labs", help="workshop labs").add_subparsers(dest="labs_command")
+    run = labs.add_parser("run", help="run labs end to end with papermill")
+    run.add_argument("names", nargs="+", help="lab names, e.g. day1")
+    run.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--run-dir", help="where executed notebooks and the summary go")
+    run.add_argument("--kernel", help="Jupyter kernel name (default: workbench)")
+    run.add_argument("--log-output", action="store_true", help="echo cell output")
+    run.set_defaults(func=_labs_run)
+    labs.add_parser("list", help="list the labs").set_defaults(func=_labs_list)
+
+    jobs = sub.add_parser("jobs", help="training jobs").add_subparsers(dest="jobs_command")
+    listing = jobs.add_parser("list", help="list training jobs")
+    listing.add_argument("--status", help="only jobs with this status")
+    listing.set_defaults(func=_jobs_list)
+    describe = jobs.add_parser("describe", help="describe a training job (JSON)")
+    describe.add_argument("name")
+    describe.set_defaults(func=_jobs_describe)
+    stop = jobs.add_parser("stop", help="stop a training job")
+    stop.add_argument("name")
+    stop.set_defaults(func=_jobs_stop)
+    return parser
+
+
+def _parse_value(text: str) -> Any:
+    """``-p`` values: JSON/Python literals when they parse (True, 3, 0.5, "x"), else strings."""
+    lowered = {"true": True, "false": False, "none": None, "null": None}
+    if text.lower() in lowered:
+        return lowered[text.lower()]
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _labs_run(args: argparse.Namespace) -> int:
+    from .exceptions import ValidationError
+    from .labs import run_lab
+
+    params = {}
+    for item in args.parameter:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError("-p", item, "KEY=VALUE")
+        params[key] = _parse_value(value)
+    for name in args.names:
+        result = run_lab(
+            name,
+            params,
+            run_dir=args.run_dir,
+            kernel_name=args.kernel,
+            workspace=args.workspace,
+            log_output=args.log_output,
+        )
+        print(f"{name}: {result.status} in {result.duration_s:.1f} s")
+        for nb in result.notebooks:
+            print(f"  executed notebook: {nb['output']}")
+        print(f"  summary: {result.summary_path}")
+    return 0
+
+
+def _labs_list(args: argparse.Namespace) -> int:
+    from .labs import list_labs
+
+    for lab in list_labs():
+        print(f"{lab.name}\t{lab.path}")
+    return 0
+
+
+def _jobs_list(args: argparse.Namespace) -> int:
+    from .training import list_training_jobs
+
+    frame = list_training_jobs(args.workspace, status=args.status)
+    if frame.empty:
+        print("no training jobs")
+        return 0
+    columns = ["name", "status", "algorithm", "created", "duration_s", "failure_reason"]
+    print(frame[columns].to_string(index=False))
+    return 0
+
+
+def _jobs_describe(args: argparse.Namespace) -> int:
+    from .training import describe_training_job
+
+    print(json.dumps(describe_training_job(args.name, args.workspace), indent=2, default=str))
+    return 0
+
+
+def _jobs_stop(args: argparse.Namespace) -> int:
+    from .training import TrainingJob
+
+    job = TrainingJob(args.name, workspace=args.workspace)
+    job.stop()
+    print(f"{args.name}: {job.status}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
