@@ -1,11 +1,8 @@
 import json
-import os
 import subprocess
 import sys
 import tarfile
 
-import numpy as np
-import pandas as pd
 import pytest
 
 import workbench as wb
@@ -55,7 +52,9 @@ def test_label_first_csv_file_channel(workspace, tmp_path, binary_frame):
     path = tmp_path / "train.csv"
     frame = binary_frame[["y"] + [f"x{i}" for i in range(6)]]
     frame.to_csv(path, header=False, index=False)
-    job = wb.Estimator(algorithm="xgboost", hyperparameters=XGB).fit({"train": str(path)}, logs=False)
+    job = wb.Estimator(algorithm="xgboost", hyperparameters=XGB).fit(
+        {"train": str(path)}, logs=False
+    )
     assert job.status == "Completed"
     assert job.model().predict(frame.drop(columns="y").to_numpy()).shape == (800,)
 
@@ -90,7 +89,9 @@ def test_bad_input_raises_before_anything_is_written(workspace, splits):
         with pytest.raises(ValidationError):
             wb.Estimator(algorithm="xgboost", **kwargs).fit({"train": train}, logs=False)
     with pytest.raises(ValidationError, match="'validation'"):
-        wb.Estimator(algorithm="xgboost", target="y", hyperparameters=XGB).fit({"validation": valid})
+        wb.Estimator(algorithm="xgboost", target="y", hyperparameters=XGB).fit(
+            {"validation": valid}
+        )
     assert _jobs(workspace) == []
     assert not (workspace.path / "training-jobs").exists()
 
@@ -136,9 +137,10 @@ def test_image_uri_names_a_builtin_algorithm(workspace, splits):
         target="y",
         hyperparameters=XGB,
     )
-    assert est.fit({"train": train}, logs=False).describe()["AlgorithmSpecification"][
-        "AlgorithmName"
-    ] == "xgboost"
+    assert (
+        est.fit({"train": train}, logs=False).describe()["AlgorithmSpecification"]["AlgorithmName"]
+        == "xgboost"
+    )
 
 
 def test_listing_and_cli_style_describe(workspace, splits):

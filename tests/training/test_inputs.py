@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.exceptions import ValidationError
 from workbench.training import TrainingInput
 from workbench.training._inputs import prepare_channels, write_channels
-from workbench.exceptions import ValidationError
 
 
 def test_frame_channel_is_written_as_label_first_npy_with_schema(tmp_path, binary_frame):
@@ -61,7 +61,9 @@ def test_csv_with_header_and_target_gets_header_content_type(tmp_path):
 )
 def test_bad_channels_name_the_field(binary_frame, inputs, target, message):
     if isinstance(inputs, dict):
-        inputs = {k: (binary_frame if isinstance(v, str) and v == "DF" else v) for k, v in inputs.items()}
+        inputs = {
+            k: (binary_frame if isinstance(v, str) and v == "DF" else v) for k, v in inputs.items()
+        }
     with pytest.raises(ValidationError) as info:
         prepare_channels(inputs, target=target)
     assert message in str(info.value)

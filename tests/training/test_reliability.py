@@ -70,7 +70,9 @@ def test_kill_9_of_the_training_process_fails_the_job_with_a_reason(workspace, t
     assert not (job.job_dir / "output" / "model.tar.gz").exists()
 
 
-def test_kill_9_of_the_job_supervisor_is_reconciled_and_leaves_no_worker(workspace, tmp_path, splits):
+def test_kill_9_of_the_job_supervisor_is_reconciled_and_leaves_no_worker(
+    workspace, tmp_path, splits
+):
     job = _sleeper(tmp_path).fit({"train": splits[0]}, wait=False)
     _wait_for(_started(job))
     extra = job.record()["extra"]
@@ -85,7 +87,9 @@ def test_max_run_stops_the_job(workspace, tmp_path, splits):
     job = _sleeper(tmp_path, max_run=1).fit({"train": splits[0]}, wait=False)
     job.wait(logs=False)
     desc = job.describe()
-    assert desc["TrainingJobStatus"] == "Stopped" and desc["SecondaryStatus"] == "MaxRuntimeExceeded"
+    assert (
+        desc["TrainingJobStatus"] == "Stopped" and desc["SecondaryStatus"] == "MaxRuntimeExceeded"
+    )
 
 
 def test_cold_start_without_the_warm_pool(workspace, splits):
@@ -138,7 +142,9 @@ def test_two_kernels_starting_jobs_at_once_get_distinct_names(workspace, tmp_pat
     data = tmp_path / "train.csv"
     binary_frame.to_csv(data, index=False)
     procs = [
-        subprocess.Popen([sys.executable, "-c", TWO_KERNELS, str(data)], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", TWO_KERNELS, str(data)], stdout=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     names = []

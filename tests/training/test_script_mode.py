@@ -9,7 +9,7 @@ from workbench.exceptions import JobFailedError, ValidationError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-CONTRACT_SCRIPT = '''
+CONTRACT_SCRIPT = """
 import argparse, json, os, sys
 parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int)
@@ -28,7 +28,7 @@ with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "report.txt"), "w") as 
     f.write("done")
 print("loss=0.25")
 print("loss=0.125")
-'''
+"""
 
 
 def _script(tmp_path: Path, body: str, name: str = "train.py") -> Path:
@@ -52,12 +52,26 @@ def test_script_sees_sagemakers_environment_arguments_and_layout(workspace, tmp_
     job = est.fit({"train": train}, logs=False)
     assert job.status == "Completed"
     seen = json.loads((job.job_dir / "model" / "seen.json").read_text())
-    assert seen["argv"] == ["--epochs", "3", "--name", "abc", "--flag", "True", "--layers", "[8, 4]"]
+    assert seen["argv"] == [
+        "--epochs",
+        "3",
+        "--name",
+        "abc",
+        "--flag",
+        "True",
+        "--layers",
+        "[8, 4]",
+    ]
     assert seen["args"]["epochs"] == 3 and seen["args"]["name"] == "abc"
     assert seen["SM_MODEL_DIR"] == str(job.job_dir / "model")
     assert seen["SM_CHANNEL_TRAIN"] == str(job.job_dir / "input" / "data" / "train")
     assert json.loads(seen["SM_CHANNELS"]) == ["train"]
-    assert json.loads(seen["SM_HPS"]) == {"epochs": 3, "name": "abc", "flag": True, "layers": [8, 4]}
+    assert json.loads(seen["SM_HPS"]) == {
+        "epochs": 3,
+        "name": "abc",
+        "flag": True,
+        "layers": [8, 4],
+    }
     assert seen["SM_HP_EPOCHS"] == "3" and seen["SM_HP_NAME"] == "abc"
     assert seen["SM_CURRENT_HOST"] == "algo-1" and json.loads(seen["SM_HOSTS"]) == ["algo-1"]
     assert seen["TRAINING_JOB_NAME"] == job.name and seen["MY_SETTING"] == "on"
@@ -81,7 +95,9 @@ def test_sklearn_example_trains_and_predicts_through_model_fn(workspace, splits)
         entry_point="train.py",
         source_dir=str(EXAMPLES / "sklearn_script"),
         hyperparameters={"n_estimators": 20, "max_depth": 4, "target": "y"},
-        metric_definitions=[{"Name": "validation:accuracy", "Regex": r"validation accuracy=([0-9.]+)"}],
+        metric_definitions=[
+            {"Name": "validation:accuracy", "Regex": r"validation accuracy=([0-9.]+)"}
+        ],
     )
     job = est.fit({"train": train, "validation": valid}, logs=False)
     assert job.final_metrics()["validation:accuracy"] > 0.7
@@ -117,7 +133,9 @@ def test_mxnet_gluon_example_trains_and_predicts(workspace, splits):
         ),
     ],
 )
-def test_failing_script_fails_the_job_with_its_last_error(workspace, tmp_path, splits, body, expected):
+def test_failing_script_fails_the_job_with_its_last_error(
+    workspace, tmp_path, splits, body, expected
+):
     src = _script(tmp_path, body)
     est = wb.Estimator(entry_point="train.py", source_dir=str(src))
     with pytest.raises(JobFailedError, match=expected):

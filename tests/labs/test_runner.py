@@ -1,0 +1,82 @@
+import json
+
+import nbformat
+import pytest
+
+import workbench as wb
+from workbench.exceptions import ValidationError
+from workbench.labs import LabFailedError, find_labs, list_labs, run_lab
+
+
+def test_day1_is_registered_in_order():
+    names = [lab.name for lab in list_labs()]
+    assert "day1/01_intro_fraud" in names
+    assert [lab.name for lab in find_labs("day1")][0] == "day1/01_intro_fraud"
+
+
+def test_every_lab_has_a_parameters_cell_with_the_common_parameters():
+    import papermill as pm
+
+    for lab in list_labs():
+        params = pm.inspect_notebook(str(lab.path))
+        assert {"RUN_DIR", "SEED", "FAST"} <= set(params), lab.name
+
+
+def test_unknown_lab_lists_the_labs():
+    with pytest.raises(ValidationError, match="day1"):
+        run_lab("day99")
+
+
+def test_unknown_parameter_lists_the_labs_parameters(tmp_path):
+    with pytest.raises(ValidationError, match="RUN_DIR, SEED"):
+        run_lab("day1", {"EPOCHS": 3}, run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_unwritable_run_dir_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ValidationError, match="run_dir"):
+        run_lab("day1", run_dir=blocker / "sub")
+
+
+def _notebook(path, sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "language": "python",
+        "display_name": "Python 3",
+    }
+    nbformat.write(nb, path)
+
+
+def test_a_failing_cell_stops_the_pipeline_and_is_reported(tmp_path, monkeypatch, workspace):
+    labs = tmp_path / "labs" / "day9_demo"
+    labs.mkdir(parents=True)
+    _notebook(labs / "01_ok.ipynb", ["RUN_DIR = '.'\nSEED = 0\nFAST = True", "x = 1"])
+    _notebook(labs / "02_broken.ipynb", ["RUN_DIR = '.'\nSEED = 0\nFAST = True", "1 / 0"])
+    _notebook(labs / "03_never.ipynb", ["RUN_DIR = '.'\nSEED = 0\nFAST = True", "x = 2"])
+    monkeypatch.setenv("WORKBENCH_LABS_DIR", str(tmp_path / "labs"))
+    with pytest.raises(LabFailedError, match="cell 2.*ZeroDivisionError") as info:
+        run_lab("day9", run_dir=tmp_path / "run")
+    assert "02_broken" in str(info.value)  # cell 2 of the executed notebook (after injection)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert [nb["status"] for nb in summary["notebooks"]] == ["Completed", "Failed"]
+    assert (tmp_path / "run" / "day9__02_broken.ipynb").exists()
+    assert "ZeroDivisionError" in (tmp_path / "run" / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_day1_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
+    result = run_lab("day1", {"FAST": True, "SEED": 1}, run_dir=tmp_path / "run")
+    assert result.status == "Completed"
+    executed = nbformat.read(result.notebooks[0]["output"], as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert "SEED = 1" in injected[0].source
+    results = result.notebooks[0]["results"]
+    assert results["xgboost_roc_auc"] > 0.8
+    assert "xgboost_roc_auc" in result.summary_path.read_text()
+    names = set(wb.list_training_jobs()["name"])
+    assert set(results["jobs"].values()) <= names  # the lab's jobs are in the caller's workspace
