@@ -1,6 +1,11 @@
 import pytest
 
-from workbench.algorithms import Hyperparameter, HyperparameterSchema, get_algorithm, list_algorithms
+from workbench.algorithms import (
+    Hyperparameter,
+    HyperparameterSchema,
+    get_algorithm,
+    list_algorithms,
+)
 from workbench.exceptions import ValidationError
 
 SCHEMA = HyperparameterSchema(

@@ -25,14 +25,18 @@ def test_binary_logistic_on_label_first_csv_reports_sagemaker_metrics(tmp_path, 
     X, y = make_classification(600, 8, random_state=0)
     hps = {"objective": "binary:logistic", "num_round": 20, "eval_metric": "auc,logloss"}
     env, model = _train(
-        tmp_path, hps, {"train": label_first(X[:400], y[:400]), "validation": label_first(X[400:], y[400:])}
+        tmp_path,
+        hps,
+        {"train": label_first(X[:400], y[:400]), "validation": label_first(X[400:], y[400:])},
     )
     out = capsys.readouterr().out
     definitions = ALGO.metric_definitions(ALGO.validate_hyperparameters(hps))
     names = {d["Name"] for d in definitions}
     assert names == {"train:auc", "train:logloss", "validation:auc", "validation:logloss"}
     for d in definitions:
-        values = [float(m.group(1)) for m in map(re.compile(d["Regex"]).search, out.splitlines()) if m]
+        values = [
+            float(m.group(1)) for m in map(re.compile(d["Regex"]).search, out.splitlines()) if m
+        ]
         assert len(values) == 20, d["Name"]
     assert roc_auc_score(y[400:], model.predict_proba(X[400:])[:, 1]) > 0.9
     assert set(model.predict(X[400:])) <= {0, 1}
@@ -63,7 +67,11 @@ def test_multiclass_softprob_and_regression(tmp_path):
 def test_early_stopping_keeps_the_best_iteration(tmp_path, capsys):
     X, y = make_classification(400, 5, flip_y=0.3, random_state=3)
     hps = {"objective": "binary:logistic", "num_round": 300, "early_stopping_rounds": 5, "eta": 0.5}
-    env, model = _train(tmp_path, hps, {"train": label_first(X[:300], y[:300]), "validation": label_first(X[300:], y[300:])})
+    env, model = _train(
+        tmp_path,
+        hps,
+        {"train": label_first(X[:300], y[:300]), "validation": label_first(X[300:], y[300:])},
+    )
     assert "Best iteration" in capsys.readouterr().out
     assert model.booster.num_boosted_rounds() < 300
 
@@ -71,7 +79,9 @@ def test_early_stopping_keeps_the_best_iteration(tmp_path, capsys):
 def test_npy_frame_channels_are_read(tmp_path):
     X, y = make_classification(300, 4, random_state=4)
     _, model = _train(
-        tmp_path, {"objective": "binary:logistic", "num_round": 5}, {"train": label_first(X, y)},
+        tmp_path,
+        {"objective": "binary:logistic", "num_round": 5},
+        {"train": label_first(X, y)},
         content_type="application/x-npy",
     )
     assert model.predict(X).shape == (300,)
@@ -103,7 +113,9 @@ def test_labels_are_checked_against_the_objective():
     typed = ALGO.validate_hyperparameters({"num_round": 5, "objective": "binary:logistic"})
     with pytest.raises(ValidationError, match="0 or 1"):
         ALGO.check_labels(np.array([0.0, 2.0]), typed, "train")
-    typed = ALGO.validate_hyperparameters({"num_round": 5, "objective": "multi:softmax", "num_class": 3})
+    typed = ALGO.validate_hyperparameters(
+        {"num_round": 5, "objective": "multi:softmax", "num_class": 3}
+    )
     with pytest.raises(ValidationError, match="0..2"):
         ALGO.check_labels(np.array([0.0, 3.0]), typed, "train")
 

@@ -49,7 +49,9 @@ def test_update_merges_json_and_records_status_events(catalog):
 
 def test_update_with_expected_status_is_compare_and_set(catalog):
     catalog.create("training-job", "a", status="Completed")
-    assert catalog.update("training-job", "a", status="Failed", expected_status=["InProgress"]) is None
+    assert (
+        catalog.update("training-job", "a", status="Failed", expected_status=["InProgress"]) is None
+    )
     assert catalog.get("training-job", "a")["status"] == "Completed"
 
 
@@ -75,7 +77,9 @@ def test_metric_values_and_lineage(catalog):
     catalog.add_lineage(("data", "sha256:abc"), ("training-job", "a"), "channel:train")
     catalog.add_lineage(("training-job", "a"), ("model", "a"), "produced")
     lineage = catalog.lineage("training-job", "a")
-    assert lineage["upstream"] == [{"kind": "data", "name": "sha256:abc", "relation": "channel:train"}]
+    assert lineage["upstream"] == [
+        {"kind": "data", "name": "sha256:abc", "relation": "channel:train"}
+    ]
     assert lineage["downstream"][0]["kind"] == "model"
 
 
