@@ -43,7 +43,7 @@ BUILTIN_PREFIX = "builtin:"
 _LOG_LINES = 200
 _CHART_INTERVAL_S = 2.0  # re-rendering a PNG every poll would dominate long jobs
 _MAX_POLL_ERRORS = 20
-_WIDE = {"description_width": "90px"}
+_LABEL_STYLE = {"description_width": "90px"}
 
 
 @dataclass
@@ -64,11 +64,11 @@ class TrainingPanel:
 
     Example
     -------
-    >>> from workbench.training._panel import TrainingPanel
-    >>> panel = TrainingPanel({"train": train_df})   # doctest: +SKIP
-    >>> panel                                         # doctest: +SKIP  (last line of a cell)
-    >>> panel.form.widgets["num_round"].value = "50"  # doctest: +SKIP
-    >>> panel.start(); panel.job.wait(logs=False); panel.refresh().status  # doctest: +SKIP
+    >>> panel = TrainingPanel({"train": train_df})     # doctest: +SKIP
+    >>> panel  # the last line of a cell shows it       # doctest: +SKIP
+    >>> panel.form.widgets["num_round"].value = "50"    # doctest: +SKIP
+    >>> panel.start_button.click()                      # doctest: +SKIP
+    >>> _ = panel.job.wait(logs=False); panel.refresh().status  # doctest: +SKIP
     'Completed'
     """
 
@@ -95,18 +95,18 @@ class TrainingPanel:
         self._chart_time = 0.0
 
         self.dataset = widgets.Dropdown(
-            description="dataset", options=[*self.data, *self._builtin_targets], style=_WIDE
+            description="dataset", options=[*self.data, *self._builtin_targets], style=_LABEL_STYLE
         )
-        self.target = widgets.Dropdown(description="target", style=_WIDE)
-        self.validation = widgets.Dropdown(description="validation", style=_WIDE)
+        self.target = widgets.Dropdown(description="target", style=_LABEL_STYLE)
+        self.validation = widgets.Dropdown(description="validation", style=_LABEL_STYLE)
         self.validation_fraction = widgets.FloatText(
-            value=0.2, step=0.05, description="fraction", style=_WIDE
+            value=0.2, step=0.05, description="fraction", style=_LABEL_STYLE
         )
         self.algorithm = widgets.Dropdown(
             description="algorithm",
             options=list_algorithms(),
             value=get_algorithm(algorithm).name,
-            style=_WIDE,
+            style=_LABEL_STYLE,
         )
         self.algorithm_info = widgets.HTML()
         self.form: HyperparameterForm
@@ -123,7 +123,7 @@ class TrainingPanel:
         self.final_metrics = widgets.HTML()
 
         self._build_form(self.algorithm.value)
-        self._show_dataset(self.dataset.value)
+        self._on_dataset({"new": self.dataset.value})  # a failing load shows in status
         self.dataset.observe(self._on_dataset, names="value")
         self.validation.observe(self._on_validation, names="value")
         self.algorithm.observe(self._on_algorithm, names="value")
@@ -194,7 +194,8 @@ class TrainingPanel:
             self.status.value = self._status_html()
             self.final_metrics.value = _metrics_table(state.final_metrics)
             self.start_button.disabled = state.status not in TERMINAL
-            self.stop_button.disabled = state.status != "InProgress"
+            stop_requested = bool(record["extra"].get("stop_requested"))
+            self.stop_button.disabled = state.status != "InProgress" or stop_requested
             return state
 
     def _start_job(self) -> TrainingJob:
@@ -217,7 +218,8 @@ class TrainingPanel:
             try:
                 if self.refresh().status in TERMINAL:
                     return
-                failures = 0
+                if failures:  # recovered: drop the stale polling error
+                    failures, self.state.error = 0, None
             except Exception as exc:  # never let the thread die silently
                 failures += 1
                 self._error(exc, describe_error(exc))
@@ -280,12 +282,18 @@ class TrainingPanel:
     def _status_html(self) -> str:
         state, lines = self.state, []
         if state.job_name:
+            secondary = state.secondary_status
+            detail = (
+                f" ({html.escape(secondary)})" if secondary and secondary != state.status else ""
+            )
             lines.append(
-                f"<b>{html.escape(state.status)}</b> ({html.escape(str(state.secondary_status))})"
+                f"<b>{html.escape(state.status)}</b>{detail}"
                 f" &middot; training job <code>{html.escape(state.job_name)}</code>"
             )
-        if state.failure_reason:
+        if state.failure_reason and state.status == "Failed":
             lines.append(error_html(state.failure_reason))
+        elif state.failure_reason:  # e.g. "Stopped by request": not an error
+            lines.append(html.escape(state.failure_reason))
         if state.error:
             lines.append(error_html(state.error))
         return "<br>".join(lines)
