@@ -165,3 +165,12 @@ def _alive(pid):
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_stop_right_after_fit_ends_stopped_not_failed(workspace, tmp_path, splits):
+    for _ in range(3):
+        job = _sleeper(tmp_path).fit({"train": splits[0]}, wait=False)
+        job.stop(grace_period=5)
+        job.wait(logs=False)
+        assert job.status == "Stopped"
+        assert job.describe()["FailureReason"] is None

@@ -179,4 +179,3 @@ def list_datasets() -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-

@@ -56,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fork_job(spec: dict[str, Any]) -> int:
+    # SIGTERM (a stop) stays pending in the child until the supervisor has its handler.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     pid = os.fork()
     if pid:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         return pid
     code = 1
     try:

@@ -163,7 +163,8 @@ def reconcile(workspace: Workspace, record: dict[str, Any]) -> dict[str, Any]:
             f"AlgorithmError: the job's process (pid {process['pid']}) ended without "
             "reporting a status; it was killed or crashed"
         )
-    stopping = record["status"] == "Stopping"
+    # A stop that arrived before the supervisor could handle it still means Stopped.
+    stopping = record["status"] == "Stopping" or "stop_requested" in record["extra"]
     updated = workspace.catalog.update(
         KIND,
         record["name"],

@@ -147,6 +147,7 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_sigterm)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         self.worker.start(self.spec)
         self.catalog.update(
             KIND,
@@ -261,7 +262,7 @@ class Supervisor:
             self.name,
             status=status,
             expected_status=("InProgress", "Stopping"),
-            failure_reason=reason if status != "Completed" else None,
+            failure_reason=reason if status == "Failed" else None,
             message=reason,
             ended_at=utcnow(),
             artifacts=artifacts,
