@@ -12,7 +12,7 @@ from workbench.training._inputs import prepare_channels, write_channels
 def test_frame_channel_is_written_as_label_first_npy_with_schema(tmp_path, binary_frame):
     (chan,) = prepare_channels({"train": binary_frame}, target="y")
     assert chan.content_type == "application/x-npy"
-    assert chan.columns[0] == "y" and chan.fingerprint.startswith("sha256:")
+    assert chan.columns[0] == "y" and chan.compute_fingerprint().startswith("blake2b:")
     write_channels([chan], tmp_path)
     matrix = np.load(tmp_path / "train" / "data.npy")
     assert matrix.shape == (800, 7)

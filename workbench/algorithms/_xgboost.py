@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,7 @@ class XGBoost(Algorithm):
     def train(self, env: Any, hps: dict[str, Any]) -> None:
         import xgboost as xgb
 
+        started = time.perf_counter()
         data = {}
         for channel in ("train", "validation"):
             if channel in env.input_data_config:
@@ -215,9 +217,11 @@ class XGBoost(Algorithm):
         evals = [(matrices[c], c) for c in ("train", "validation") if c in matrices]
         print(
             f"Training XGBoost {xgb.__version__}: objective={params['objective']}, "
-            f"rows={data['train'].n_rows}, features={n_features}, rounds={hps['num_round']}",
+            f"rows={data['train'].n_rows}, features={n_features}, rounds={hps['num_round']} "
+            f"(data loaded in {time.perf_counter() - started:.3f} s)",
             flush=True,
         )
+        started = time.perf_counter()
         booster = xgb.train(
             params,
             matrices["train"],
@@ -226,6 +230,7 @@ class XGBoost(Algorithm):
             early_stopping_rounds=hps.get("early_stopping_rounds"),
             verbose_eval=True,
         )
+        print(f"Trained in {time.perf_counter() - started:.3f} s", flush=True)
         best = getattr(booster, "best_iteration", None)
         if hps.get("early_stopping_rounds") and best is not None:
             print(f"Stopping. Best iteration: [{best}]", flush=True)

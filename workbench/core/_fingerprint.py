@@ -12,11 +12,12 @@ from ._atomic import sha256_file
 __all__ = ["fingerprint"]
 
 
-def fingerprint(data: Any) -> str:
+def fingerprint(data: Any, columns: list[str] | None = None) -> str:
     """A short stable content hash of a DataFrame, array, file or folder.
 
-    DataFrames hash their values, index, column names and dtypes; files hash their bytes;
-    folders hash their files' relative names and contents in sorted order.
+    DataFrames hash their values, index, column names and dtypes; arrays their bytes, shape
+    and dtype (plus ``columns`` if given); files their bytes; folders their files' relative
+    names and contents in sorted order.
     """
     digest = hashlib.sha256()
     if isinstance(data, (str, os.PathLike)):
@@ -33,8 +34,10 @@ def fingerprint(data: Any) -> str:
         digest.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
         digest.update(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
     elif isinstance(data, np.ndarray):
-        digest.update(f"{data.dtype}{data.shape}".encode())
-        digest.update(np.ascontiguousarray(data).tobytes())
+        digest = hashlib.blake2b(digest_size=16)  # ~3x faster than sha256 on large arrays
+        digest.update(f"{data.dtype}{data.shape}{columns or ''}".encode())
+        digest.update(np.ascontiguousarray(data).data)
+        return "blake2b:" + digest.hexdigest()
     else:
         raise TypeError(f"Cannot fingerprint {type(data).__name__}")
     return "sha256:" + digest.hexdigest()[:32]

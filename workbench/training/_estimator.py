@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import Workspace, atomic_write_json, get_workspace
+from ..core._process import process_identity
 from ..exceptions import ValidationError
 from ._environment import CURRENT_HOST, TrainingEnvironment, build_env_vars
 from ._inputs import PreparedChannel, prepare_channels, write_channels
@@ -262,7 +263,6 @@ class Estimator:
                     "ChannelName": c.name,
                     "ContentType": c.content_type,
                     "Source": str(c.source) if c.source else "DataFrame",
-                    "Fingerprint": c.fingerprint,
                     "Rows": c.n_rows,
                 }
                 for c in channels
@@ -280,21 +280,10 @@ class Estimator:
         name = record["name"]
         try:
             spec = self._write_job_dir(name, plan, params)
-            for chan in channels:
-                catalog.add_lineage(
-                    ("data", chan.fingerprint), (KIND, name), f"channel:{chan.name}"
-                )
             keep_alive = self.keep_alive_period_in_seconds
             keep_alive = DEFAULT_KEEP_ALIVE if keep_alive is None else float(keep_alive)
             pid = get_launcher().submit(spec, keep_alive=keep_alive)
-            from ..core._process import process_identity
-
-            try:
-                identity = process_identity(pid)
-            except Exception:  # the supervisor already exited; reconcile handles it
-                identity = {"pid": pid, "create_time": 0.0}
-            catalog.update(KIND, name, extra={"process": identity})
-        except BaseException as exc:
+        except BaseException as exc:  # nothing runs: record why and re-raise
             catalog.update(
                 KIND,
                 name,
@@ -303,7 +292,25 @@ class Estimator:
                 failure_reason=f"ClientError: could not start the job: {exc}",
             )
             raise
+        try:
+            identity = process_identity(pid)
+        except Exception:  # the supervisor already exited; reconcile handles it
+            identity = {"pid": pid, "create_time": 0.0}
+        catalog.update(KIND, name, extra={"process": identity})
+        self._record_lineage(name, channels, params)
         return TrainingJob(name, workspace=self.workspace)
+
+    def _record_lineage(
+        self, name: str, channels: list[PreparedChannel], params: dict[str, Any]
+    ) -> None:
+        """Fingerprint each channel's data (while the job starts) and link data -> job."""
+        catalog = self.workspace.catalog
+        for chan, config in zip(channels, params["channels"], strict=True):
+            config["Fingerprint"] = chan.compute_fingerprint()
+            catalog.add_lineage(
+                ("data", config["Fingerprint"]), (KIND, name), f"channel:{chan.name}"
+            )
+        catalog.update(KIND, name, parameters={"channels": params["channels"]})
 
     def _write_job_dir(
         self, name: str, plan: dict[str, Any], params: dict[str, Any]

@@ -15,6 +15,7 @@ seconds without a request, ends the fork server (running jobs are not affected).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -37,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:  # a missing optional module only costs its jobs a warm start
             pass
     from . import _supervisor  # noqa: F401  (imported before any fork)
+
+    # Without this, each forked job's garbage collector touches every object imported here,
+    # copying ~200 MB page by page (copy-on-write): measured ~10% slower training.
+    gc.collect()
+    gc.freeze()
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished supervisors are reaped for us
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import time
@@ -76,16 +77,21 @@ class TrainingJob:
         stream = logs not in (False, None, "None")
         out = out or sys.stdout
         offset = 0
-        while True:
-            record = self.record()
-            if stream:
-                offset = self._print_new(offset, out)
-            if record["status"] in TERMINAL:
+        exited = _ProcessExit()
+        try:
+            while True:
+                record = self.record()
                 if stream:
-                    self._print_new(offset, out)
-                    _print_summary(record, out)
-                break
-            time.sleep(poll)
+                    offset = self._print_new(offset, out)
+                if record["status"] in TERMINAL:
+                    if stream:
+                        self._print_new(offset, out)
+                        _print_summary(record, out)
+                    break
+                # Without logs to stream, sleep until the job's process exits (Linux pidfd).
+                exited.wait(record["extra"].get("process"), poll if stream else 1.0, poll)
+        finally:
+            exited.close()
         if record["status"] == "Failed":
             raise JobFailedError(self.name, record["status"], record["failure_reason"])
         return self
@@ -144,6 +150,34 @@ class TrainingJob:
 
     def lineage(self) -> dict[str, list[dict[str, str]]]:
         return self.workspace.catalog.lineage(KIND, self.name)
+
+
+class _ProcessExit:
+    """Waits for a (non-child) process to exit: a pidfd where Linux has one, else sleeps."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def wait(self, process: dict[str, Any] | None, timeout: float, fallback: float) -> None:
+        pid = int(process["pid"]) if process else None
+        if pid != self._pid:
+            self.close()
+            self._pid = pid
+            if pid is not None and hasattr(os, "pidfd_open") and is_running(process):
+                try:
+                    self._fd = os.pidfd_open(pid)
+                except OSError:
+                    self._fd = None
+        if self._fd is None:
+            time.sleep(fallback)
+            return
+        select.select([self._fd], [], [], timeout)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = None
 
 
 def reconcile(workspace: Workspace, record: dict[str, Any]) -> dict[str, Any]:

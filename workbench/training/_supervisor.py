@@ -76,6 +76,8 @@ class SpawnedWorker:
         self.proc.kill()
         self.proc.wait()
 
+    cpu_seconds: dict[str, float] | None = None
+
 
 class ForkedWorker:
     """A worker forked from a warm supervisor: the heavy modules are already imported."""
@@ -83,6 +85,7 @@ class ForkedWorker:
     def __init__(self) -> None:
         self.pid = 0
         self.stdout_fd = -1
+        self.cpu_seconds: dict[str, float] | None = None
 
     def start(self, spec: dict[str, Any]) -> None:
         read_end, write_end = os.pipe()
@@ -109,8 +112,9 @@ class ForkedWorker:
         self.pid, self.stdout_fd = pid, read_end
 
     def wait(self) -> int:
-        _, status = os.waitpid(self.pid, 0)
+        _, status, usage = os.wait4(self.pid, 0)
         os.close(self.stdout_fd)
+        self.cpu_seconds = {"user": usage.ru_utime, "system": usage.ru_stime}
         return os.waitstatus_to_exitcode(status)
 
 
@@ -256,7 +260,11 @@ class Supervisor:
 
     def _end(self, status: str, reason: str | None, artifacts: dict[str, Any] | None = None) -> int:
         secondary = "MaxRuntimeExceeded" if reason and reason.startswith("MaxRuntime") else status
-        extra: dict[str, Any] = {"secondary_status": secondary, "exit_code": self.returncode}
+        extra: dict[str, Any] = {
+            "secondary_status": secondary,
+            "exit_code": self.returncode,
+            "cpu_seconds": self.worker.cpu_seconds,
+        }
         self.catalog.update(
             KIND,
             self.name,
