@@ -166,3 +166,21 @@ def test_linear_learner_job(workspace, splits):
     assert any(name.startswith("validation:") for name in job.final_metrics())
     acc = (job.model().predict(valid) == valid["y"]).mean()
     assert acc > 0.7
+
+
+def test_parquet_file_and_csv_folder_channels(workspace, tmp_path, splits):
+    train, valid = splits
+    train.to_parquet(tmp_path / "train.parquet")
+    folder = tmp_path / "valid"
+    folder.mkdir()
+    for i, part in enumerate((valid.iloc[:100], valid.iloc[100:])):
+        part.to_csv(folder / f"part-{i}.csv", index=False)
+    est = wb.Estimator(algorithm="xgboost", target="y", hyperparameters=XGB)
+    job = est.fit(
+        {"train": str(tmp_path / "train.parquet"), "validation": str(folder)}, logs=False
+    )
+    assert job.status == "Completed"
+    config = json.loads((job.job_dir / "input/config/inputdataconfig.json").read_text())
+    assert config["train"]["ContentType"] == "application/x-parquet;target=y"
+    assert config["validation"]["ContentType"] == "text/csv;header=present;target=y"
+    assert "validation:auc" in job.final_metrics()
