@@ -73,6 +73,7 @@ def _parse_value(text: str) -> Any:
 
 
 def _labs_run(args: argparse.Namespace) -> int:
+    from .core import get_workspace
     from .exceptions import ValidationError
     from .labs import run_lab
 
@@ -95,6 +96,7 @@ def _labs_run(args: argparse.Namespace) -> int:
         for nb in result.notebooks:
             print(f"  executed notebook: {nb['output']}")
         print(f"  summary: {result.summary_path}")
+        print(f"  workspace (training jobs, models): {get_workspace(args.workspace).path}")
     return 0
 
 

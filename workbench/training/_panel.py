@@ -31,6 +31,7 @@ from ..algorithms import get_algorithm, list_algorithms
 from ..exceptions import ValidationError
 from ._estimator import Estimator
 from ._job import TERMINAL, TrainingJob
+from ._launcher import warm_up
 
 if TYPE_CHECKING:
     from ..core import Workspace
@@ -87,6 +88,7 @@ class TrainingPanel:
         self.poll_interval = float(poll_interval)
         self.job: TrainingJob | None = None
         self.state = TrainingPanelState()
+        warm_up()  # the job runner imports its libraries while the user fills in the form
         self._builtin_targets = _builtin_datasets()
         self._loaded: dict[str, pd.DataFrame] = {}
         self._lock = threading.RLock()  # refresh() runs on the poller and on the caller
