@@ -51,8 +51,11 @@ class ArtifactIntegrityError(WorkbenchError):
 class JobFailedError(WorkbenchError):
     """A job ended Failed (or Stopped) while the caller waited for it."""
 
-    def __init__(self, name: str, status: str, reason: str | None) -> None:
+    def __init__(
+        self, name: str, status: str, reason: str | None, kind: str = "training-job"
+    ) -> None:
         self.name = name
         self.status = status
         self.reason = reason
-        super().__init__(f"Training job {name!r} ended {status}: {reason or 'no reason recorded'}")
+        what = kind.replace("-", " ").capitalize()
+        super().__init__(f"{what} {name!r} ended {status}: {reason or 'no reason recorded'}")

@@ -36,7 +36,9 @@ class Estimator:
 
     Give either a built-in ``algorithm`` (``"xgboost"``, ``"linear-learner"``; or an
     ``image_uri`` naming one) or a script-mode ``entry_point`` (with ``source_dir``).
-    ``target`` names the label column of DataFrame channels.
+    ``target`` names the label column of DataFrame channels. A fitted feature ``recipe``
+    (or channels from a processing job, which carry theirs) is packed into the model, so
+    ``model.predict(raw_df)`` applies the same features as at training time.
 
     Example
     -------
@@ -66,6 +68,7 @@ class Estimator:
         metric_definitions: list[dict[str, str]] | None = None,
         environment: dict[str, str] | None = None,
         keep_alive_period_in_seconds: float | None = None,
+        recipe: Any = None,
         workspace: Workspace | str | None = None,
         sagemaker_session: Any = None,
     ) -> None:
@@ -86,6 +89,7 @@ class Estimator:
         self.metric_definitions = metric_definitions
         self.environment = dict(environment or {})
         self.keep_alive_period_in_seconds = keep_alive_period_in_seconds
+        self.recipe = recipe
         self.workspace = get_workspace(workspace)
         self.sagemaker_session = sagemaker_session
         self.latest_training_job: TrainingJob | None = None
@@ -167,8 +171,24 @@ class Estimator:
             )
         definitions = check_metric_definitions(self.metric_definitions)
         if algorithm_name:
-            return self._plan_algorithm(algorithm_name, inputs, job_name, definitions)
-        return self._plan_script(inputs, job_name, definitions)
+            plan = self._plan_algorithm(algorithm_name, inputs, job_name, definitions)
+        else:
+            plan = self._plan_script(inputs, job_name, definitions)
+        plan["recipe_dir"] = self._recipe_dir(plan["channels"])
+        return plan
+
+    def _recipe_dir(self, channels: list[PreparedChannel]) -> str | None:
+        """The one fitted recipe this job's data came from, if any."""
+        dirs = {c.recipe_dir for c in channels if c.recipe_dir}
+        if len(dirs) > 1 or (dirs and self.recipe is not None):
+            raise ValidationError(
+                "inputs",
+                sorted(dirs) + (["Estimator(recipe=...)"] if self.recipe is not None else []),
+                "channels made by one feature recipe",
+            )
+        if self.recipe is not None and not hasattr(self.recipe, "save"):
+            raise ValidationError("recipe", type(self.recipe).__name__, "a fitted recipe")
+        return dirs.pop() if dirs else None
 
     def _plan_algorithm(
         self, name: str, inputs: Any, job_name: str | None, definitions: list[dict[str, str]]
@@ -298,6 +318,8 @@ class Estimator:
             identity = {"pid": pid, "create_time": 0.0}
         catalog.update(KIND, name, extra={"process": identity})
         self._record_lineage(name, channels, params)
+        for origin in {c.origin for c in channels if c.origin}:
+            catalog.add_lineage(origin, (KIND, name), "channels")
         return TrainingJob(name, workspace=self.workspace)
 
     def _record_lineage(
@@ -322,6 +344,10 @@ class Estimator:
             (job_dir / sub).mkdir(parents=True, exist_ok=True)
         channels: list[PreparedChannel] = plan["channels"]
         write_channels(channels, job_dir / "input" / "data")
+        if plan.get("recipe_dir"):
+            shutil.copytree(plan["recipe_dir"], job_dir / "recipe")
+        elif self.recipe is not None:
+            self.recipe.save(job_dir / "recipe")
         data_config = {c.name: c.config(self.input_mode) for c in channels}
         hyperparameters = self._hyperparameter_file(name, plan, job_dir)
         atomic_write_json(config / "hyperparameters.json", hyperparameters)

@@ -55,6 +55,8 @@ class TrainingInput:
         s3_data_type: str = "S3Prefix",
         input_mode: str | None = None,
         target: str | None = None,
+        recipe_dir: str | None = None,
+        origin: tuple[str, str] | None = None,
     ) -> None:
         self.data = s3_data
         self.distribution = distribution
@@ -64,6 +66,9 @@ class TrainingInput:
         self.s3_data_type = s3_data_type
         self.input_mode = input_mode
         self.target = target
+        # Set by processing jobs: the fitted recipe that made this data, and the job itself.
+        self.recipe_dir = recipe_dir
+        self.origin = origin
 
     def __repr__(self) -> str:
         data = "DataFrame" if _is_frame(self.data) else repr(str(self.data))
@@ -86,6 +91,8 @@ class PreparedChannel:
     matrix: np.ndarray | None = None
     as_csv: bool = False
     fingerprint: str | None = None
+    recipe_dir: str | None = None
+    origin: tuple[str, str] | None = None  # (kind, name) of the job that made the data
 
     def compute_fingerprint(self) -> str:
         """Content hash for lineage; computed once the job runs, off the start-up path."""
@@ -131,9 +138,11 @@ def prepare_channels(
             raise ValidationError(f"inputs[{name!r}].compression", spec.compression, "None")
         chan_target = spec.target or target
         if _is_frame(spec.data):
-            out.append(_prepare_frame(name, spec, chan_target, for_script))
+            prepared = _prepare_frame(name, spec, chan_target, for_script)
         else:
-            out.append(_prepare_path(name, spec, chan_target))
+            prepared = _prepare_path(name, spec, chan_target)
+        prepared.recipe_dir, prepared.origin = spec.recipe_dir, spec.origin
+        out.append(prepared)
     return out
 
 
@@ -248,7 +257,28 @@ def _prepare_path(name: str, spec: TrainingInput, target: str | None) -> Prepare
     )
     if base == "text/csv":
         _check_csv_head(prepared, field_name)
+    elif base == "application/x-parquet":
+        _check_parquet_schema(prepared, field_name)
     return prepared
+
+
+def _check_parquet_schema(prepared: PreparedChannel, field_name: str) -> None:
+    """Read the Parquet schema (not the data): column names and the target."""
+    import pyarrow.parquet as pq
+
+    _, params = parse_content_type(prepared.content_type)
+    data_files = [f for f in prepared.files if f.name != FRAME_SCHEMA]
+    try:
+        names = [n for n in pq.read_schema(data_files[0]).names if not n.startswith("__index")]
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise ValidationError(field_name, str(data_files[0]), f"a Parquet file ({exc})") from None
+    if params.get("target") and params["target"] not in names:
+        raise ValidationError(
+            f"{field_name} target",
+            params["target"],
+            f"a column of the data: {', '.join(names[:30])}",
+        )
+    prepared.columns = names
 
 
 def _infer_type(files: list[Path], field_name: str) -> str:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ._model import Model
 
-__all__ = ["TrainingJob", "KIND", "TERMINAL"]
+__all__ = ["JobHandle", "TrainingJob", "KIND", "TERMINAL"]
 
 KIND = "training-job"
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -28,27 +28,22 @@ _ACTIVE = ("InProgress", "Stopping")
 _START_GRACE_S = 60.0
 
 
-class TrainingJob:
-    """Handle on a training job in the workspace, from this kernel or a restarted one.
+class JobHandle:
+    """What every out-of-kernel job offers: status, logs, wait, stop, metrics, lineage."""
 
-    Example
-    -------
-    >>> job = TrainingJob("xgboost-2026-11-21-10-00-00-000")  # doctest: +SKIP
-    >>> job.wait(); job.describe()["TrainingJobStatus"]       # doctest: +SKIP
-    'Completed'
-    """
+    kind = KIND
 
     def __init__(self, name: str, workspace: Workspace | str | None = None) -> None:
         self.workspace = get_workspace(workspace)
         self.name = name
-        self.workspace.catalog.get(KIND, name)  # raises ResourceNotFound with known names
+        self.workspace.catalog.get(self.kind, name)  # raises ResourceNotFound with known names
 
     def __repr__(self) -> str:
-        return f"TrainingJob({self.name!r}, status={self.status!r})"
+        return f"{type(self).__name__}({self.name!r}, status={self.status!r})"
 
     @property
     def job_dir(self) -> Path:
-        return self.workspace.folder(KIND, self.name)
+        return self.workspace.folder(self.kind, self.name)
 
     @property
     def log_path(self) -> Path:
@@ -56,15 +51,11 @@ class TrainingJob:
 
     def record(self) -> dict[str, Any]:
         """The catalogue row, after reconciling a job whose process died."""
-        return reconcile(self.workspace, self.workspace.catalog.get(KIND, self.name))
+        return reconcile(self.workspace, self.workspace.catalog.get(self.kind, self.name))
 
     @property
     def status(self) -> str:
         return str(self.record()["status"])
-
-    def describe(self) -> dict[str, Any]:
-        """SageMaker's DescribeTrainingJob fields for this job (plus a few of workbench's)."""
-        return describe_record(self.workspace, self.record())
 
     def logs(self) -> str:
         """The job's log so far (stdout and stderr of the training code)."""
@@ -93,7 +84,9 @@ class TrainingJob:
         finally:
             exited.close()
         if record["status"] == "Failed":
-            raise JobFailedError(self.name, record["status"], record["failure_reason"])
+            raise JobFailedError(
+                self.name, record["status"], record["failure_reason"], kind=self.kind
+            )
         return self
 
     def _print_new(self, offset: int, out: TextIO) -> int:
@@ -117,7 +110,7 @@ class TrainingJob:
         extra: dict[str, Any] = {"stop_requested": time.time()}
         if grace_period is not None:
             extra["grace_period"] = float(grace_period)
-        catalog.update(KIND, self.name, extra=extra)
+        catalog.update(self.kind, self.name, extra=extra)
         process = record["extra"].get("process")
         if process and is_running(process):
             os.kill(int(process["pid"]), signal.SIGTERM)
@@ -128,13 +121,33 @@ class TrainingJob:
         """Every metric value parsed from the log: metric, step, value, timestamp."""
         import pandas as pd
 
-        rows = self.workspace.catalog.metric_values(KIND, self.name)
+        rows = self.workspace.catalog.metric_values(self.kind, self.name)
         frame = pd.DataFrame(rows, columns=["metric", "step", "value", "timestamp"])
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
         return frame
 
     def final_metrics(self) -> dict[str, float]:
         return dict(self.record()["metrics"])
+
+    def lineage(self) -> dict[str, list[dict[str, str]]]:
+        return self.workspace.catalog.lineage(self.kind, self.name)
+
+
+class TrainingJob(JobHandle):
+    """Handle on a training job in the workspace, from this kernel or a restarted one.
+
+    Example
+    -------
+    >>> job = TrainingJob("xgboost-2026-11-21-10-00-00-000")  # doctest: +SKIP
+    >>> job.wait(); job.describe()["TrainingJobStatus"]       # doctest: +SKIP
+    'Completed'
+    """
+
+    kind = KIND
+
+    def describe(self) -> dict[str, Any]:
+        """SageMaker's DescribeTrainingJob fields for this job (plus a few of workbench's)."""
+        return describe_record(self.workspace, self.record())
 
     @property
     def model_data(self) -> str | None:
@@ -147,9 +160,6 @@ class TrainingJob:
         from ._model import Model
 
         return Model(self.name, workspace=self.workspace)
-
-    def lineage(self) -> dict[str, list[dict[str, str]]]:
-        return self.workspace.catalog.lineage(KIND, self.name)
 
 
 class _ProcessExit:
@@ -182,6 +192,7 @@ class _ProcessExit:
 
 def reconcile(workspace: Workspace, record: dict[str, Any]) -> dict[str, Any]:
     """Mark an active job whose supervisor process is gone as Failed (or Stopped)."""
+    kind = record["kind"]
     if record["status"] not in _ACTIVE:
         return record
     process = record["extra"].get("process")
@@ -200,7 +211,7 @@ def reconcile(workspace: Workspace, record: dict[str, Any]) -> dict[str, Any]:
     # A stop that arrived before the supervisor could handle it still means Stopped.
     stopping = record["status"] == "Stopping" or "stop_requested" in record["extra"]
     updated = workspace.catalog.update(
-        KIND,
+        kind,
         record["name"],
         status="Stopped" if stopping else "Failed",
         expected_status=_ACTIVE,
@@ -209,7 +220,7 @@ def reconcile(workspace: Workspace, record: dict[str, Any]) -> dict[str, Any]:
         ended_at=datetime.now(UTC).isoformat(),
         extra={"secondary_status": "Stopped" if stopping else "Failed"},
     )
-    return updated or workspace.catalog.get(KIND, record["name"])
+    return updated or workspace.catalog.get(kind, record["name"])
 
 
 def describe_record(workspace: Workspace, record: dict[str, Any]) -> dict[str, Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import sys
 import tarfile
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,11 @@ class Model:
         self.model_dir = self._unpack()
         self._impl: Any = None
         self._module: Any = None
+        self.recipe: Any = None
+        if (self.model_dir / "recipe").is_dir():
+            from ..features import FittedRecipe  # the model's own feature recipe
+
+            self.recipe = FittedRecipe.load(self.model_dir / "recipe")
         if self.algorithm:
             from ..algorithms import get_algorithm
 
@@ -67,6 +72,7 @@ class Model:
         return f"Model({self.name!r}, {kind}, {self.problem_type})"
 
     def _unpack(self) -> Path:
+        """Verify the artifact, then extract it into a folder private to this Model."""
         if not self.model_data.exists():
             raise ArtifactIntegrityError(f"Model artifact {self.model_data} is missing")
         actual = sha256_file(self.model_data)
@@ -75,19 +81,13 @@ class Model:
                 f"Refusing to load {self.model_data}: its sha256 {actual[:16]}... does not match "
                 f"the catalogue's {self.checksum[:16]}... (the file changed after training)"
             )
-        target = self.workspace.folder(KIND, self.name) / f"unpacked-{self.checksum[:16]}"
-        if target.is_dir():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".unpack-"))
-        try:
-            with tarfile.open(self.model_data, "r:gz") as tar:
-                tar.extractall(tmp, filter="data")
-            os.replace(tmp, target)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not target.is_dir():
-                raise
+        parent = self.workspace.folder(KIND, self.name)
+        parent.mkdir(parents=True, exist_ok=True)
+        # A fresh folder per load: files unpacked earlier could have been changed since.
+        target = Path(tempfile.mkdtemp(dir=parent, prefix=".unpacked-"))
+        weakref.finalize(self, shutil.rmtree, target, True)
+        with tarfile.open(self.model_data, "r:gz") as tar:
+            tar.extractall(target, filter="data")
         return target
 
     def _load_script_model(self) -> Any:
@@ -113,6 +113,34 @@ class Model:
             )
         self._module = module
         return module.model_fn(str(self.model_dir))
+
+    def transform(self, X: Any) -> Any:
+        """The model's input features for raw rows ``X``, as a DataFrame.
+
+        With a feature recipe (trained on a processing job's output), the recipe turns raw
+        records into features exactly as at training time; otherwise the feature columns
+        are picked by name (the target and extra columns are ignored).
+        """
+        import pandas as pd
+
+        if self.recipe is not None:
+            if not isinstance(X, pd.DataFrame):
+                raise ValidationError(
+                    "X", type(X).__name__, "a DataFrame of raw records (the model has a recipe)"
+                )
+            return self.recipe.transform(X)
+        matrix, index = self._matrix(X)
+        names = self.feature_names or [f"f{i}" for i in range(matrix.shape[1])]
+        return pd.DataFrame(matrix, index=index, columns=names)
+
+    def _features(self, X: Any) -> tuple[np.ndarray, Any]:
+        import pandas as pd
+
+        if self.recipe is not None:
+            frame = self.transform(X)
+            return frame.to_numpy(dtype=np.float64), frame.index
+        matrix, index = self._matrix(X)
+        return matrix, index if isinstance(X, pd.DataFrame) else None
 
     def _matrix(self, X: Any) -> tuple[np.ndarray, Any]:
         import pandas as pd
@@ -151,7 +179,7 @@ class Model:
             index = X.index if isinstance(X, pd.DataFrame) else None
             result = np.asarray(result)
             return pd.Series(result, index=index) if result.ndim == 1 else pd.DataFrame(result)
-        matrix, index = self._matrix(X)
+        matrix, index = self._features(X)
         name = "prediction" if self.problem_type == "regression" else "predicted_label"
         return pd.Series(self._impl.predict(matrix), index=index, name=name)
 
@@ -163,8 +191,43 @@ class Model:
             probs = self._impl.predict_proba(X)
             index = X.index if isinstance(X, pd.DataFrame) else None
             return pd.DataFrame(np.asarray(probs), index=index)
-        matrix, index = self._matrix(X)
+        matrix, index = self._features(X)
         return pd.DataFrame(self._impl.predict_proba(matrix), index=index)
+
+    def contributions(self, X: Any) -> Any:
+        """Per-row feature contributions (XGBoost's ``pred_contribs``), plus a ``bias`` column.
+
+        For binary classifiers they add up to the log-odds; for regression, to the prediction.
+        """
+        import pandas as pd
+
+        booster = getattr(self._impl, "booster", None)
+        if booster is None or self.problem_type == "multiclass_classification":
+            raise AttributeError(
+                "contributions are available for XGBoost binary classifiers and regressors, "
+                f"not for {self.algorithm or 'script'} / {self.problem_type}"
+            )
+        import xgboost as xgb
+
+        frame = self.transform(X)
+        values = booster.predict(xgb.DMatrix(frame.to_numpy(dtype=np.float64)), pred_contribs=True)
+        return pd.DataFrame(values, index=frame.index, columns=[*frame.columns, "bias"])
+
+    def feature_importance(self) -> Any:
+        """XGBoost's gain per feature, or Linear Learner's absolute weights (standardised)."""
+        import pandas as pd
+
+        names = self.feature_names or []
+        booster = getattr(self._impl, "booster", None)
+        if booster is not None:
+            gains = booster.get_score(importance_type="gain")
+            values = [gains.get(f"f{i}", 0.0) for i in range(len(names))]
+        elif hasattr(self._impl, "weights"):
+            values = np.abs(np.asarray(self._impl.weights)).reshape(len(names), -1).sum(axis=1)
+        else:
+            raise AttributeError(f"no feature importance for {self.algorithm or 'script'} models")
+        series = pd.Series(values, index=names, name="importance", dtype=float)
+        return series.sort_values(ascending=False)
 
 
 def list_models(workspace: Workspace | str | None = None) -> Any:

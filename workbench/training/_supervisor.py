@@ -114,7 +114,11 @@ class ForkedWorker:
     def wait(self) -> int:
         _, status, usage = os.wait4(self.pid, 0)
         os.close(self.stdout_fd)
-        self.cpu_seconds = {"user": usage.ru_utime, "system": usage.ru_stime}
+        self.cpu_seconds = {
+            "user": usage.ru_utime,
+            "system": usage.ru_stime,
+            "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        }
         return os.waitstatus_to_exitcode(status)
 
 
@@ -135,6 +139,7 @@ class Supervisor:
         self.spec = spec
         self.worker = worker
         self.name: str = spec["job_name"]
+        self.kind: str = spec.get("catalog_kind", KIND)
         self.job_dir = Path(spec["job_dir"])
         self.catalog = Catalog(spec["catalog"])
         self.parser = MetricParser(spec.get("metric_definitions", []))
@@ -154,7 +159,7 @@ class Supervisor:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         self.worker.start(self.spec)
         self.catalog.update(
-            KIND,
+            self.kind,
             self.name,
             started_at=utcnow(),
             extra={
@@ -187,7 +192,7 @@ class Supervisor:
                 self.stop_at, self.stop_reason = now, f"MaxRuntimeExceeded: max_run={max_run:g}s"
             if self.stop_at is not None and not signalled:
                 signalled = True
-                extra = self.catalog.get(KIND, self.name)["extra"]
+                extra = self.catalog.get(self.kind, self.name)["extra"]
                 self.kill_at = now + float(extra.get("grace_period", grace))
                 self._signal_worker(signal.SIGTERM)
                 self._mark("Stopping", self.stop_reason)
@@ -224,7 +229,9 @@ class Supervisor:
     def _line(self, line: str) -> None:
         if self.code_started is None and line.startswith(STARTED_MARKER):
             self.code_started = time.time()
-            self.catalog.update(KIND, self.name, extra={"training_code_started": self.code_started})
+            self.catalog.update(
+                self.kind, self.name, extra={"training_code_started": self.code_started}
+            )
         self.tail.append(line)
         if len(self.tail) > 200:
             del self.tail[:100]
@@ -238,21 +245,24 @@ class Supervisor:
         if not force and time.time() - self.pending[0][3] < _FLUSH_EVERY:
             return
         rows, self.pending = self.pending, []
-        self.catalog.add_metric_values(KIND, self.name, rows)
-        self.catalog.update(KIND, self.name, metrics=dict(self.parser.last))
+        self.catalog.add_metric_values(self.kind, self.name, rows)
+        self.catalog.update(self.kind, self.name, metrics=dict(self.parser.last))
 
     def _mark(self, status: str, message: str) -> None:
         self.catalog.update(
-            KIND, self.name, status=status, expected_status=("InProgress",), message=message
+            self.kind, self.name, status=status, expected_status=("InProgress",), message=message
         )
 
     def _finish(self, code: int) -> int:
         if code == 0:
             try:
-                artifacts = self._package()
+                if self.kind == KIND:
+                    artifacts = self._package()
+                    self._register_model(artifacts)
+                else:
+                    artifacts = self._record_outputs()
             except Exception as exc:  # e.g. disk full: the job fails, nothing half-written
-                return self._end("Failed", f"ClientError: could not package the model: {exc}")
-            self._register_model(artifacts)
+                return self._end("Failed", f"ClientError: could not record the outputs: {exc}")
             return self._end("Completed", None, artifacts=artifacts)
         if self.stop_at is not None:
             return self._end("Stopped", self.stop_reason)
@@ -266,7 +276,7 @@ class Supervisor:
             "cpu_seconds": self.worker.cpu_seconds,
         }
         self.catalog.update(
-            KIND,
+            self.kind,
             self.name,
             status=status,
             expected_status=("InProgress", "Stopping"),
@@ -302,6 +312,8 @@ class Supervisor:
         code_dir = self.job_dir / "code"
         if self.spec["kind"] == "script" and code_dir.is_dir():
             members.append((code_dir, "code"))
+        if (self.job_dir / "recipe").is_dir():  # the feature recipe travels with the model
+            members.append((self.job_dir / "recipe", "recipe"))
         _write_tar(model_tar, members)
         artifacts = {"model_data": _describe(model_tar)}
         data_dir = out_dir / "data"
@@ -311,11 +323,32 @@ class Supervisor:
             artifacts["output_data"] = _describe(output_tar)
         return artifacts
 
+    def _record_outputs(self) -> dict[str, Any]:
+        """Processing jobs: checksum every output and link the job to each output's data."""
+        from ..core import fingerprint
+
+        self._secondary("Uploading")
+        out_root = self.job_dir / "processing" / "output"
+        artifacts: dict[str, Any] = {}
+        for folder in sorted(p for p in out_root.iterdir() if p.is_dir()):
+            files = sorted(f for f in folder.rglob("*") if f.is_file())
+            artifacts[folder.name] = {
+                "path": str(folder),
+                "files": {str(f.relative_to(folder)): sha256_file(f) for f in files},
+                "fingerprint": fingerprint(folder),
+            }
+            self.catalog.add_lineage(
+                (self.kind, self.name),
+                ("data", artifacts[folder.name]["fingerprint"]),
+                f"output:{folder.name}",
+            )
+        return artifacts
+
     def _secondary(self, status: str) -> None:
-        self.catalog.update(KIND, self.name, extra={"secondary_status": status})
+        self.catalog.update(self.kind, self.name, extra={"secondary_status": status})
 
     def _register_model(self, artifacts: dict[str, Any]) -> None:
-        job = self.catalog.get(KIND, self.name)
+        job = self.catalog.get(self.kind, self.name)
         params = job["parameters"]
         model_params = {
             "training_job": self.name,

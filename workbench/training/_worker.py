@@ -41,7 +41,34 @@ def run(spec: dict[str, Any]) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if spec["kind"] == "script":
         return _run_script(spec)
+    if spec["kind"] == "processing":
+        return _run_processing(spec)
     return _run_algorithm(spec)
+
+
+def _run_processing(spec: dict[str, Any]) -> int:
+    from workbench.exceptions import WorkbenchError
+    from workbench.features._processing import run_in_job
+
+    print(f"{STARTED_MARKER}: processing job {spec['job_name']}", flush=True)
+    try:
+        run_in_job(spec)
+    except WorkbenchError as exc:
+        traceback.print_exc()
+        _write_failure(spec, f"ClientError: {exc}")
+        return 2
+    except Exception as exc:
+        traceback.print_exc()
+        _write_failure(spec, f"AlgorithmError: {type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+def _write_failure(spec: dict[str, Any], text: str) -> None:
+    out = os.path.join(spec["job_dir"], "output")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "failure"), "w") as handle:
+        handle.write(text)
 
 
 def _run_algorithm(spec: dict[str, Any]) -> int:
