@@ -31,12 +31,19 @@ _LAZY = {
     "stop_training_job": "workbench.training",
     "list_models": "workbench.training",
     "TrainingPanel": "workbench.training._panel",
+    "evaluate": "workbench.evaluation",
+    "compare": "workbench.evaluation",
+    "profile": "workbench.features",
+    "process": "workbench.features",
+    "Recipe": "workbench.features",
     "Workspace": "workbench.core",
     "get_workspace": "workbench.core",
     "get_algorithm": "workbench.algorithms",
     "list_algorithms": "workbench.algorithms",
 }
-_SUBPACKAGES = ("algorithms", "core", "datasets", "labs", "training", "exceptions")
+_SUBPACKAGES = (
+    "algorithms", "core", "datasets", "evaluation", "exceptions", "features", "labs", "training",
+)  # fmt: skip
 
 __all__ = sorted([*_LAZY, *_SUBPACKAGES, "__version__"])
 

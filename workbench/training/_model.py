@@ -174,6 +174,7 @@ class Model:
         import pandas as pd
 
         if self._module is not None:
+            X = self._without_target(X)
             fn = getattr(self._module, "predict_fn", None)
             result = fn(X, self._impl) if fn else self._impl.predict(X)
             index = X.index if isinstance(X, pd.DataFrame) else None
@@ -188,11 +189,17 @@ class Model:
         import pandas as pd
 
         if self._module is not None:
+            X = self._without_target(X)
             probs = self._impl.predict_proba(X)
             index = X.index if isinstance(X, pd.DataFrame) else None
             return pd.DataFrame(np.asarray(probs), index=index)
         matrix, index = self._features(X)
         return pd.DataFrame(self._impl.predict_proba(matrix), index=index)
+
+    def _without_target(self, X: Any) -> Any:
+        if self.target and hasattr(X, "columns") and self.target in X.columns:
+            return X.drop(columns=[self.target])
+        return X
 
     def contributions(self, X: Any) -> Any:
         """Per-row feature contributions (XGBoost's ``pred_contribs``), plus a ``bias`` column.

@@ -1,0 +1,28 @@
+"""Model evaluation: metrics, curves, importances, cost-based thresholds and comparisons.
+
+``evaluate(model, test_df)`` scores a trained model (a ``Model``, a ``TrainingJob`` or a
+job name) on labelled rows and records the result in the workspace catalogue (kind
+``"evaluation"``); ``ThresholdPicker`` picks a binary threshold from a ``CostMatrix``;
+``compare`` puts several models side by side. Plots return ``matplotlib`` Figures;
+matplotlib, scikit-learn and xgboost are imported only when used.
+
+Example
+-------
+>>> from workbench.evaluation import evaluate, ThresholdPicker, CostMatrix
+>>> ev = evaluate(job, test_df)                                       # doctest: +SKIP
+>>> ThresholdPicker(ev, CostMatrix(fn=500, fp=5)).best()              # doctest: +SKIP
+"""
+
+from ._compare import compare
+from ._evaluate import Evaluation, evaluate
+from ._plots import plot_roc_comparison
+from ._threshold import CostMatrix, ThresholdPicker
+
+__all__ = [
+    "CostMatrix",
+    "Evaluation",
+    "ThresholdPicker",
+    "compare",
+    "evaluate",
+    "plot_roc_comparison",
+]
