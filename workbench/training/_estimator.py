@@ -267,7 +267,7 @@ class Estimator:
             "algorithm": plan.get("algorithm"),
             "entry_point": plan.get("entry_point"),
             "source_dir": plan.get("source_dir"),
-            "target": self.target,
+            "target": self.target or next((c.target for c in channels if c.target), None),
             "problem_type": plan["problem_type"],
             "feature_names": plan["feature_names"],
             "metric_definitions": plan["metric_definitions"],
