@@ -80,3 +80,13 @@ def test_day1_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
     assert "xgboost_roc_auc" in result.summary_path.read_text()
     names = set(wb.list_training_jobs()["name"])
     assert set(results["jobs"].values()) <= names  # the lab's jobs are in the caller's workspace
+
+
+@pytest.mark.slow
+def test_day2_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
+    result = run_lab("day2", {"FAST": True}, run_dir=tmp_path / "run")
+    results = result.notebooks[0]["results"]
+    assert results["xgboost_roc_auc"] > 0.7
+    assert results["fraud_cost_at_best"] <= results["fraud_cost_at_0_5"]
+    assert (tmp_path / "run" / "maintenance-baseline" / "statistics.json").exists()
+    assert workspace.catalog.exists("processing-job", results["processing_job"])

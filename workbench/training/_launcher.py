@@ -21,7 +21,15 @@ from typing import Any
 
 __all__ = ["Launcher", "get_launcher", "warm_up", "DEFAULT_PRELOAD", "DEFAULT_KEEP_ALIVE"]
 
-DEFAULT_PRELOAD = ("numpy", "pandas", "xgboost", "sklearn.linear_model", "workbench.algorithms")
+DEFAULT_PRELOAD = (
+    "numpy",
+    "pandas",
+    "pyarrow.parquet",
+    "xgboost",
+    "sklearn.linear_model",
+    "workbench.algorithms",
+    "workbench.features._processing",
+)
 DEFAULT_KEEP_ALIVE = 1800.0
 _STARTUP_TIMEOUT = 300.0
 _CAN_FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
