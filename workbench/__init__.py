@@ -31,6 +31,8 @@ _LAZY = {
     "stop_training_job": "workbench.training",
     "list_models": "workbench.training",
     "TrainingPanel": "workbench.training._panel",
+    "FeaturePanel": "workbench.features._panel",
+    "EvaluationPanel": "workbench.evaluation._panel",
     "evaluate": "workbench.evaluation",
     "compare": "workbench.evaluation",
     "profile": "workbench.features",

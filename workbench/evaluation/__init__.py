@@ -13,6 +13,8 @@ Example
 >>> ThresholdPicker(ev, CostMatrix(fn=500, fp=5)).best()              # doctest: +SKIP
 """
 
+from typing import Any
+
 from ._compare import compare
 from ._evaluate import Evaluation, evaluate
 from ._plots import plot_roc_comparison
@@ -21,8 +23,17 @@ from ._threshold import CostMatrix, ThresholdPicker
 __all__ = [
     "CostMatrix",
     "Evaluation",
+    "EvaluationPanel",
     "ThresholdPicker",
     "compare",
     "evaluate",
     "plot_roc_comparison",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EvaluationPanel":  # only the panel imports ipywidgets
+        from ._panel import EvaluationPanel
+
+        return EvaluationPanel
+    raise AttributeError(f"module 'workbench.evaluation' has no attribute {name!r}")
