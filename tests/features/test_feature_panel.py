@@ -7,10 +7,13 @@ import json
 import pytest
 
 import workbench as wb
+from workbench._ui import error_html
+from workbench.exceptions import ValidationError
 from workbench.features._panel import FeaturePanel
 from workbench.features._recipe import Recipe
 
 PNG = b"\x89PNG"
+RED = "#c62828"
 TARGET = "failure_within_7d"
 SENSORS = ["temperature", "vibration", "pressure", "rpm", "torque", "tool_wear_min"]
 
@@ -73,29 +76,30 @@ def test_add_remove_and_move_steps_change_the_recipe_in_order(panel):
 
     before = panel.recipe
     assert panel.move_step(0, -1) is None and panel.recipe == before
-    assert "delta" in panel.state.error and "color" in panel.recipe_status.value
+    assert "delta" in panel.state.error
+    assert error_html(panel.state.error) in panel.recipe_status.value
     assert panel.remove_step(5) is None and "index" in panel.state.error
 
 
-@pytest.mark.parametrize(
-    ("op", "params", "field"),
-    [
-        ("scale", {"columns": ["no_such_column"]}, "steps[1].columns"),
-        ("scale", {"columns": ["machine_type"]}, "steps[1].columns"),  # a string column
-        ("impute", {"columns": ["rpm"], "strategy": "avg"}, "steps[1].strategy"),
-        ("tfidf", {"columns": ["machine_type"]}, "steps[1].columns"),  # tfidf takes "column"
-    ],
-)
-def test_a_bad_step_shows_an_error_and_leaves_the_recipe_unchanged(panel, op, params, field):
+BAD_STEPS = [
+    ("scale", {"columns": ["no_such_column"]}, "steps[1].columns"),
+    ("scale", {"columns": ["machine_type"]}, "steps[1].columns"),  # a string column
+    ("impute", {"columns": ["rpm"], "strategy": "avg"}, "steps[1].strategy"),
+    ("tfidf", {"columns": ["machine_type"]}, "steps[1].columns"),  # tfidf takes "column"
+]
+
+
+def test_a_bad_step_shows_an_error_and_leaves_the_recipe_unchanged(panel):
     panel.add_step("drop", columns=["machine_id"])
     before = panel.recipe
-    assert panel.add_step(op, **params) is None
-    assert panel.recipe is before and panel.state.n_steps == 1
-    assert panel.state.error.startswith(field)
-    assert field in panel.recipe_status.value and "color" in panel.recipe_status.value
-    assert len(panel.steps.options) == 1
+    for op, params, field in BAD_STEPS:
+        assert panel.add_step(op, **params) is None
+        assert panel.recipe is before and panel.state.n_steps == 1
+        assert panel.state.error.startswith(field)
+        assert error_html(panel.state.error) in panel.recipe_status.value
+        assert len(panel.steps.options) == 1
     panel.add_step("one_hot", columns=["machine_type"])  # the next good step clears it
-    assert panel.state.error is None and "color" not in panel.recipe_status.value
+    assert panel.state.error is None and RED not in panel.recipe_status.value
 
 
 def test_the_add_form_follows_the_op_and_works_like_add_step(panel):
@@ -134,23 +138,26 @@ def test_preview_fits_on_the_seeded_sample(workspace, machines):
     panel = FeaturePanel(machines, target=TARGET, workspace=workspace, recipe=_full_recipe())
     assert len(panel.sample) == 1000 and panel.sample.index.is_monotonic_increasing
     assert panel.state.issue is None and "fits the data" in panel.recipe_status.value
+    assert Recipe.from_dict(json.loads(panel.recipe_json.value)) == _full_recipe()
+    with pytest.raises(ValidationError, match="target"):
+        FeaturePanel(machines, target="rpm", recipe=_full_recipe(), workspace=workspace)
     out = panel.preview()
     expected = _full_recipe().fit(panel.sample).transform(panel.sample)
     assert out.equals(expected)
-    assert panel.state.preview_shape == expected.shape == (1000, 14)
-    assert panel.preview_table.value.count("<tr>") == 11  # header + 10 rows
-    assert "14 output columns" in panel.preview_status.value
-    assert FeaturePanel(machines, sample_rows=100, workspace=workspace).sample.shape[0] == 100
+    assert panel.state.preview_shape == expected.shape == (1000, 12)
+    assert panel.preview_table.value.count("</tr>") == 11  # header + 10 rows
+    assert "12 output columns" in panel.preview_status.value
 
 
 def test_preview_shows_errors_in_red(workspace, machines):
     broken = _full_recipe().add("log", columns=["no_such_column"])  # add checks no data
-    panel = FeaturePanel(machines, workspace=workspace, recipe=broken)
-    assert panel.recipe.target == TARGET
+    panel = FeaturePanel(machines, workspace=workspace, recipe=broken, sample_rows=100)
+    assert panel.recipe.target == TARGET and len(panel.sample) == 100
     assert panel.state.issue.startswith("steps[5].columns")
     assert panel.preview() is None
     assert panel.state.preview_shape is None and "no_such_column" in panel.state.error
-    assert "color" in panel.preview_status.value and panel.preview_table.value == ""
+    assert panel.preview_status.value == error_html(panel.state.error)
+    assert panel.preview_table.value == ""
 
 
 def test_json_export_and_load_round_trip(panel):
@@ -174,7 +181,8 @@ def test_json_export_and_load_round_trip(panel):
     assert panel.load_json('{"steps": [], "owner": "me"}') is None
     assert panel.state.error.startswith("owner")
     assert panel.load_json('{"steps": [\n') is None
-    assert "line 2" in panel.state.error and "color" in panel.recipe_status.value
+    assert "line 2" in panel.state.error
+    assert error_html(panel.state.error) in panel.recipe_status.value
 
 
 def test_run_starts_a_processing_job_that_completes(workspace, machines):
@@ -205,6 +213,6 @@ def test_a_time_split_on_a_non_date_column_starts_no_job(panel, workspace):
     panel.run_button.click()
     assert panel.job is None and panel.state.job_name is None
     assert panel.state.error.startswith("time_column")
-    assert "temperature" in panel.status.value and "color" in panel.status.value
+    assert error_html(panel.state.error) in panel.status.value
     assert not panel.run_button.disabled
     assert workspace.catalog.list("processing-job") == []

@@ -85,6 +85,8 @@ class FeaturePanel:
             raise ValidationError("data", type(data).__name__, "a pandas DataFrame")
         if recipe is not None and not isinstance(recipe, Recipe):
             raise ValidationError("recipe", type(recipe).__name__, "a Recipe or None")
+        if recipe is not None and None not in (target, recipe.target) and target != recipe.target:
+            raise ValidationError("target", target, f"the recipe's target {recipe.target!r}")
         target = target if target is not None else getattr(recipe, "target", None)
         if target is not None and target not in data.columns:
             raise ValidationError("target", target, f"one of the columns {list(data.columns)}")
@@ -154,6 +156,7 @@ class FeaturePanel:
         self._show_profile()
         self._build_params(self.op.value)
         self._set_recipe(self.recipe)
+        self.export_json()
         self.op.observe(lambda change: self._build_params(change["new"]), names="value")
         self.split_method.observe(self._on_split_method, names="value")
         self.add_button.on_click(lambda _button: self._add_from_form())
