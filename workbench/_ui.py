@@ -285,3 +285,18 @@ def metric_chart_png(
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def frame_html(frame: Any, *, index: bool = True, max_height: int = 320) -> str:
+    """A DataFrame as a scrollable HTML table ("" for an empty frame)."""
+    if frame.empty:
+        return ""
+    table = frame.to_html(index=index, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
+    return f'<div style="max-height:{max_height}px;overflow:auto">{table}</div>'
+
+
+def figure_png(fig: Any) -> bytes:
+    """A matplotlib Figure (not pyplot-managed, so nothing global to close) as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

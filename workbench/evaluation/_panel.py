@@ -7,7 +7,6 @@ fields only re-judge the kept scores (``Evaluation.at_threshold``, ``ThresholdPi
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import pandas as pd
 
-from .._ui import run_action
+from .._ui import figure_png, frame_html, run_action
 from ..exceptions import ValidationError
 from ._evaluate import Evaluation, evaluate
 from ._metrics import BINARY, MULTICLASS, REGRESSION
@@ -189,7 +188,7 @@ class EvaluationPanel:
             return {}
         self.evaluations, self.state.evaluated = found, list(found)
         self.comparison = _comparison(found)
-        self.table.value = _frame_html(self.comparison)
+        self.table.value = frame_html(self.comparison)
         self.status.value = (
             f"Evaluated {len(found)} job(s) on {len(self.test_data):,} rows"
             " (the table's binary metrics at threshold 0.5)."
@@ -318,7 +317,7 @@ class EvaluationPanel:
         ev = self._evaluation()
         if kind == "confusion matrix" and ev.problem_type == BINARY:
             ev = ev.at_threshold(float(self.threshold.value))  # the slider's decisions
-        self.plot.value = _figure_png(getattr(ev, PLOTS[kind])())
+        self.plot.value = figure_png(getattr(ev, PLOTS[kind])())
 
     def _evaluation(self, binary: bool = False) -> Evaluation:
         ev = self.evaluations.get(self.state.job or "")
@@ -368,17 +367,3 @@ def _threshold_html(at: Evaluation, row: dict[str, Any]) -> str:
         f"({row['cost_per_row']:.4g} per row)"
     )
     return f"{line}{matrix}"
-
-
-def _frame_html(frame: pd.DataFrame, *, max_height: int = 320) -> str:
-    if frame.empty:
-        return ""
-    table = frame.to_html(float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
-    return f'<div style="max-height:{max_height}px;overflow:auto">{table}</div>'
-
-
-def _figure_png(fig: Any) -> bytes:
-    """A matplotlib Figure (not pyplot-managed, so nothing global to close) as PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()

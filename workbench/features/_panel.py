@@ -9,7 +9,6 @@ tests call directly.
 from __future__ import annotations
 
 import html
-import io
 import json
 import threading
 import time
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import pandas as pd
 
-from .._ui import describe_error, error_html, run_action
+from .._ui import describe_error, error_html, figure_png, frame_html, run_action
 from ..exceptions import ValidationError
 from ..training._job import TERMINAL
 from ._processing import ProcessingJob, process
@@ -327,7 +326,7 @@ class FeaturePanel:
             f"{out.shape[1]} output columns; fitted and transformed on a seeded sample of "
             f"{len(self.sample):,} of {len(self.data):,} rows (first {PREVIEW_ROWS} shown)."
         )
-        self.preview_table.value = _frame_html(out.head(PREVIEW_ROWS), index=True)
+        self.preview_table.value = frame_html(out.head(PREVIEW_ROWS), index=True)
         return out
 
     def _preview_error(self, _exc: BaseException, message: str) -> None:
@@ -421,11 +420,13 @@ class FeaturePanel:
             return
         self.profile_status.value = html.escape(repr(found))
         self.warnings_table.value = (
-            "<p>No warnings.</p>" if found.warnings.empty else _frame_html(found.warnings)
+            "<p>No warnings.</p>"
+            if found.warnings.empty
+            else frame_html(found.warnings, index=False)
         )
-        self.columns_table.value = _frame_html(found.columns)
+        self.columns_table.value = frame_html(found.columns, index=False)
         png = run_action(
-            lambda: _figure_png(found.plot_distributions()),
+            lambda: figure_png(found.plot_distributions()),
             status=self.profile_status,
             on_error=self._profile_error,
         )
@@ -587,15 +588,3 @@ def _output_sizes(job: ProcessingJob) -> dict[str, tuple[int, int]]:
             metas = [pq.read_metadata(f) for f in files]
             sizes[part] = (sum(m.num_rows for m in metas), metas[0].num_columns)
     return sizes
-
-
-def _frame_html(frame: pd.DataFrame, *, index: bool = False, max_height: int = 320) -> str:
-    table = frame.to_html(index=index, float_format=lambda v: f"{v:.4g}", na_rep="", border=0)
-    return f'<div style="max-height:{max_height}px;overflow:auto">{table}</div>'
-
-
-def _figure_png(fig: Any) -> bytes:
-    """A matplotlib Figure (not pyplot-managed, so nothing global to close) as PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
