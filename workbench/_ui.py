@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import io
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -300,3 +301,27 @@ def figure_png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def poll_job(panel: Any, job: Any, give_up: Callable[[], None], max_errors: int = 20) -> None:
+    """Refresh ``panel`` every ``panel.poll_interval`` s until ``job`` ends (a thread's body).
+
+    Errors are shown through ``panel._error`` and never kill the thread silently; after
+    ``max_errors`` in a row it calls ``give_up`` (re-enable the buttons) and returns.
+    """
+    from .training._job import TERMINAL
+
+    failures = 0
+    while panel.job is job:
+        try:
+            if panel.refresh().status in TERMINAL:
+                return
+            if failures:  # recovered: drop the stale polling error
+                failures, panel.state.error = 0, None
+        except Exception as exc:
+            failures += 1
+            panel._error(exc, describe_error(exc))
+            if failures >= max_errors:
+                give_up()
+                return
+        time.sleep(panel.poll_interval)

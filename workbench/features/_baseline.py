@@ -48,6 +48,7 @@ import pandas as pd
 
 from ..core import atomic_write_json
 from ..exceptions import ValidationError
+from ._checks import check_frame
 
 __all__ = [
     "CHECK_TYPES",
@@ -173,7 +174,7 @@ def suggest_baseline(df: pd.DataFrame, *, exclude: Any = ()) -> Baseline:
     >>> [f["inferred_type"] for f in b.constraints["features"]][:3]
     ['Integral', 'String', 'String']
     """
-    _check_frame(df)
+    check_frame(df)
     excluded = _check_exclude(df, exclude)
     names = [c for c in df.columns if c not in excluded]
     if not names:
@@ -235,7 +236,7 @@ def check_against_baseline(
     >>> check_against_baseline(shifted, b)["constraint_check_type"].tolist()
     ['baseline_drift_check']
     """
-    _check_frame(df)
+    check_frame(df)
     baseline = _coerce_baseline(baseline)
     excluded = _check_exclude(df, exclude)
     current = {str(c): c for c in df.columns if c not in excluded}
@@ -310,16 +311,6 @@ def write_violations(violations: Any, directory: str | os.PathLike[str]) -> Path
 
 
 # -- input checks -------------------------------------------------------------------------
-
-
-def _check_frame(df: Any) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValidationError("df", type(df).__name__, "a pandas DataFrame")
-    if df.shape[0] == 0 or df.shape[1] == 0:
-        raise ValidationError("df", df.shape, "a DataFrame with at least one row and one column")
-    dupes = df.columns[df.columns.duplicated()].unique().tolist()
-    if dupes:
-        raise ValidationError("df.columns", dupes, "unique column names")
 
 
 def _check_exclude(df: pd.DataFrame, exclude: Any) -> list[Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import pandas as pd
 
-from .._ui import describe_error, error_html, figure_png, frame_html, run_action
+from .._ui import describe_error, error_html, figure_png, frame_html, poll_job, run_action
 from ..exceptions import ValidationError
 from ..training._job import TERMINAL
 from ._processing import ProcessingJob, process
@@ -386,20 +385,10 @@ class FeaturePanel:
         )
 
     def _poll(self, job: ProcessingJob) -> None:
-        failures = 0
-        while self.job is job:
-            try:
-                if self.refresh().status in TERMINAL:
-                    return
-                if failures:  # recovered: drop the stale polling error
-                    failures, self.state.error = 0, None
-            except Exception as exc:  # never let the thread die silently
-                failures += 1
-                self._error(exc, describe_error(exc))
-                if failures >= _MAX_POLL_ERRORS:
-                    self.run_button.disabled = False
-                    return
-            time.sleep(self.poll_interval)
+        poll_job(self, job, give_up=self._give_up, max_errors=_MAX_POLL_ERRORS)
+
+    def _give_up(self) -> None:
+        self.run_button.disabled = False
 
     def _on_split_method(self, change: dict[str, Any]) -> None:
         self.time_column.disabled = change["new"] != "time"

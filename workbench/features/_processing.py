@@ -24,7 +24,7 @@ from typing import Any
 from ..core import Workspace, atomic_write_json, fingerprint, get_workspace, sha256_file
 from ..exceptions import ArtifactIntegrityError, ValidationError
 from ..training._job import JobHandle
-from ..training._launcher import DEFAULT_KEEP_ALIVE, get_launcher
+from ..training._launcher import start_job
 
 __all__ = ["ProcessingJob", "process", "run_in_job", "KIND"]
 
@@ -204,12 +204,16 @@ def process(
         )
     name = record["name"]
     job_dir = ws.folder(KIND, name)
-    try:
-        input_path = _write_input(job_dir, data, source)
+    input_path = (
+        job_dir / "processing" / "input" / "data" / (source.name if source else "data.parquet")
+    )
+
+    def prepare() -> dict[str, Any]:
+        _write_input(job_dir, data, source)
         atomic_write_json(job_dir / "processing" / "recipe.json", recipe.to_dict())
         atomic_write_json(job_dir / "processing" / "config.json", config)
         (job_dir / "logs").mkdir(parents=True, exist_ok=True)
-        spec = {
+        return {
             "job_name": name,
             "job_dir": str(job_dir),
             "catalog": str(ws.catalog.path),
@@ -222,28 +226,8 @@ def process(
             "metric_definitions": [],
             "input": str(input_path),
         }
-        keep_alive = (
-            DEFAULT_KEEP_ALIVE
-            if keep_alive_period_in_seconds is None
-            else float(keep_alive_period_in_seconds)
-        )
-        pid = get_launcher().submit(spec, keep_alive=keep_alive)
-    except BaseException as exc:
-        ws.catalog.update(
-            KIND,
-            name,
-            status="Failed",
-            expected_status=("InProgress",),
-            failure_reason=f"ClientError: could not start the job: {exc}",
-        )
-        raise
-    from ..core._process import process_identity
 
-    try:
-        identity = process_identity(pid)
-    except Exception:
-        identity = {"pid": pid, "create_time": 0.0}
-    ws.catalog.update(KIND, name, extra={"process": identity})
+    start_job(ws.catalog, KIND, name, prepare, keep_alive_period_in_seconds)
     data_fp = fingerprint(data) if source is None else fingerprint(source)
     ws.catalog.update(KIND, name, parameters={"input": str(input_path), "fingerprint": data_fp})
     ws.catalog.add_lineage(("data", data_fp), (KIND, name), "input")

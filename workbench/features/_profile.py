@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ValidationError
+from ._checks import check_frame
 
 __all__ = ["CHECKS", "KINDS", "Profile", "profile"]
 
@@ -292,7 +293,7 @@ def profile(df: pd.DataFrame, target: Any = None) -> Profile:
     >>> p.columns.set_index("column").loc["timestamp", "kind"]
     'datetime'
     """
-    _check_frame(df)
+    check_frame(df)
     if target is not None and target not in df.columns:
         raise ValidationError("target", target, f"one of the columns {list(df.columns)}")
     n_rows = len(df)
@@ -342,16 +343,6 @@ def profile(df: pd.DataFrame, target: Any = None) -> Profile:
 
 
 # -- input checks -------------------------------------------------------------------------
-
-
-def _check_frame(df: Any) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValidationError("df", type(df).__name__, "a pandas DataFrame")
-    if df.shape[0] == 0 or df.shape[1] == 0:
-        raise ValidationError("df", df.shape, "a DataFrame with at least one row and one column")
-    dupes = df.columns[df.columns.duplicated()].unique().tolist()
-    if dupes:
-        raise ValidationError("df.columns", dupes, "unique column names")
 
 
 # -- per-column analysis ------------------------------------------------------------------

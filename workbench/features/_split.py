@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ValidationError
+from ._checks import check_frame
 
 __all__ = ["METHODS", "Split", "split"]
 
@@ -159,7 +160,7 @@ def split(
     >>> set(s.train["machine_id"]) & set(s.test["machine_id"])
     set()
     """
-    _check_frame(df)
+    check_frame(df)
     if not isinstance(method, str) or method not in METHODS:
         raise ValidationError("method", method, f"one of {', '.join(METHODS)}")
     test_size = _check_size("test_size", test_size)
@@ -210,16 +211,6 @@ def split(
 
 
 # -- input checks -------------------------------------------------------------------------
-
-
-def _check_frame(df: Any) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise ValidationError("df", type(df).__name__, "a pandas DataFrame")
-    if df.shape[0] == 0 or df.shape[1] == 0:
-        raise ValidationError("df", df.shape, "a DataFrame with at least one row and one column")
-    dupes = df.columns[df.columns.duplicated()].unique().tolist()
-    if dupes:
-        raise ValidationError("df.columns", dupes, "unique column names")
 
 
 def _check_size(name: str, value: Any) -> float:

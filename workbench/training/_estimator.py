@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core import Workspace, atomic_write_json, get_workspace
-from ..core._process import process_identity
 from ..exceptions import ValidationError
 from ._environment import CURRENT_HOST, TrainingEnvironment, build_env_vars
 from ._inputs import PreparedChannel, prepare_channels, write_channels
 from ._job import KIND, TrainingJob
-from ._launcher import DEFAULT_KEEP_ALIVE, get_launcher
+from ._launcher import start_job
 from ._metrics import check_metric_definitions
 
 __all__ = ["Estimator"]
@@ -298,25 +297,13 @@ class Estimator:
                 KIND, plan["base"], status="InProgress", parameters=params, extra=extra
             )
         name = record["name"]
-        try:
-            spec = self._write_job_dir(name, plan, params)
-            keep_alive = self.keep_alive_period_in_seconds
-            keep_alive = DEFAULT_KEEP_ALIVE if keep_alive is None else float(keep_alive)
-            pid = get_launcher().submit(spec, keep_alive=keep_alive)
-        except BaseException as exc:  # nothing runs: record why and re-raise
-            catalog.update(
-                KIND,
-                name,
-                status="Failed",
-                expected_status=("InProgress",),
-                failure_reason=f"ClientError: could not start the job: {exc}",
-            )
-            raise
-        try:
-            identity = process_identity(pid)
-        except Exception:  # the supervisor already exited; reconcile handles it
-            identity = {"pid": pid, "create_time": 0.0}
-        catalog.update(KIND, name, extra={"process": identity})
+        start_job(
+            catalog,
+            KIND,
+            name,
+            lambda: self._write_job_dir(name, plan, params),
+            self.keep_alive_period_in_seconds,
+        )
         self._record_lineage(name, channels, params)
         for origin in {c.origin for c in channels if c.origin}:
             catalog.add_lineage(origin, (KIND, name), "channels")

@@ -17,9 +17,17 @@ import select
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Launcher", "get_launcher", "warm_up", "DEFAULT_PRELOAD", "DEFAULT_KEEP_ALIVE"]
+__all__ = [
+    "DEFAULT_KEEP_ALIVE",
+    "DEFAULT_PRELOAD",
+    "Launcher",
+    "get_launcher",
+    "start_job",
+    "warm_up",
+]
 
 DEFAULT_PRELOAD = (
     "numpy",
@@ -148,6 +156,40 @@ def get_launcher() -> Launcher:
             _launcher = Launcher()
             atexit.register(_launcher.shutdown)
         return _launcher
+
+
+def start_job(
+    catalog: Any,
+    kind: str,
+    name: str,
+    prepare: Callable[[], dict[str, Any]],
+    keep_alive: float | None = None,
+) -> None:
+    """Write a job's files (``prepare`` returns its spec), start it, record its process.
+
+    If anything fails before the job runs, the catalogue entry is marked Failed with the
+    reason and the error is re-raised; nothing is left InProgress.
+    """
+    from ..core._process import process_identity
+
+    try:
+        spec = prepare()
+        keep = DEFAULT_KEEP_ALIVE if keep_alive is None else float(keep_alive)
+        pid = get_launcher().submit(spec, keep_alive=keep)
+    except BaseException as exc:
+        catalog.update(
+            kind,
+            name,
+            status="Failed",
+            expected_status=("InProgress",),
+            failure_reason=f"ClientError: could not start the job: {exc}",
+        )
+        raise
+    try:
+        identity = process_identity(pid)
+    except Exception:  # the supervisor already exited; reconciling the record handles it
+        identity = {"pid": pid, "create_time": 0.0}
+    catalog.update(kind, name, extra={"process": identity})
 
 
 def warm_up(wait: bool = False) -> None:

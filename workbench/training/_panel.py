@@ -21,10 +21,10 @@ import pandas as pd
 
 from .._ui import (
     HyperparameterForm,
-    describe_error,
     error_html,
     hyperparameter_form,
     metric_chart_png,
+    poll_job,
     run_action,
 )
 from ..algorithms import get_algorithm, list_algorithms
@@ -215,20 +215,10 @@ class TrainingPanel:
         return estimator.fit(self._inputs(), wait=False, logs=False)
 
     def _poll(self, job: TrainingJob) -> None:
-        failures = 0
-        while self.job is job:
-            try:
-                if self.refresh().status in TERMINAL:
-                    return
-                if failures:  # recovered: drop the stale polling error
-                    failures, self.state.error = 0, None
-            except Exception as exc:  # never let the thread die silently
-                failures += 1
-                self._error(exc, describe_error(exc))
-                if failures >= _MAX_POLL_ERRORS:
-                    self.start_button.disabled, self.stop_button.disabled = False, True
-                    return
-            time.sleep(self.poll_interval)
+        poll_job(self, job, give_up=self._give_up, max_errors=_MAX_POLL_ERRORS)
+
+    def _give_up(self) -> None:
+        self.start_button.disabled, self.stop_button.disabled = False, True
 
     # -- callbacks -----------------------------------------------------------------------
     def _on_dataset(self, change: dict[str, Any]) -> None:
