@@ -38,6 +38,8 @@ _LAZY = {
     "profile": "workbench.features",
     "process": "workbench.features",
     "Recipe": "workbench.features",
+    "HyperparameterTuner": "workbench.tuning",
+    "TuningPanel": "workbench.tuning",
     "Workspace": "workbench.core",
     "get_workspace": "workbench.core",
     "get_algorithm": "workbench.algorithms",
@@ -45,6 +47,7 @@ _LAZY = {
 }
 _SUBPACKAGES = (
     "algorithms", "core", "datasets", "evaluation", "exceptions", "features", "labs", "training",
+    "tuning",
 )  # fmt: skip
 
 __all__ = sorted([*_LAZY, *_SUBPACKAGES, "__version__"])

@@ -90,3 +90,6 @@ def test_day2_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
     assert results["fraud_cost_at_best"] <= results["fraud_cost_at_0_5"]
     assert (tmp_path / "run" / "maintenance-baseline" / "statistics.json").exists()
     assert workspace.catalog.exists("processing-job", results["processing_job"])
+    tuning = result.notebooks[1]["results"]
+    assert tuning["tuned_roc_auc"] > 0.8
+    assert workspace.catalog.exists("tuning-job", tuning["tuning_job"])

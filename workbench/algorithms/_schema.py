@@ -191,6 +191,8 @@ class HyperparameterSchema:
                     hint=f"Unknown hyperparameter {key!r}; allowed: {', '.join(self.names)}.",
                 )
         out = self.defaults()
+        if values.get("_tuning_objective_metric"):  # SageMaker's tuner injects it; XGBoost reads it
+            out["_tuning_objective_metric"] = str(values["_tuning_objective_metric"])
         for p in self.params:
             if p.name in values and values[p.name] is not None:
                 out[p.name] = p.parse(values[p.name])

@@ -350,7 +350,9 @@ class Estimator:
         env = TrainingEnvironment(name, job_dir, hyperparameters, data_config)
         args: list[str] = []
         if plan["kind"] == "script":
-            shutil.copytree(plan["source_dir"], job_dir / "code", ignore=_ignore_in_source)
+            shutil.copytree(
+                plan["source_dir"], job_dir / "code", ignore=_source_filter(self.workspace.path)
+            )
             user = plan["user_hyperparameters"]
             args = _to_cmd_args(user)
             variables = build_env_vars(
@@ -471,5 +473,11 @@ def _to_cmd_args(hyperparameters: dict[str, Any]) -> list[str]:
     return args
 
 
-def _ignore_in_source(folder: str, names: list[str]) -> list[str]:
-    return [n for n in names if n in ("__pycache__", ".ipynb_checkpoints", ".git", ".workbench")]
+def _source_filter(workspace: Path) -> Any:
+    """shutil.copytree's ignore: caches, VCS folders, and the workspace itself."""
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        skipped = {"__pycache__", ".ipynb_checkpoints", ".git", ".workbench"}
+        return [n for n in names if n in skipped or Path(folder, n).resolve() == workspace]
+
+    return ignore
