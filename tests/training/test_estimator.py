@@ -176,9 +176,7 @@ def test_parquet_file_and_csv_folder_channels(workspace, tmp_path, splits):
     for i, part in enumerate((valid.iloc[:100], valid.iloc[100:])):
         part.to_csv(folder / f"part-{i}.csv", index=False)
     est = wb.Estimator(algorithm="xgboost", target="y", hyperparameters=XGB)
-    job = est.fit(
-        {"train": str(tmp_path / "train.parquet"), "validation": str(folder)}, logs=False
-    )
+    job = est.fit({"train": str(tmp_path / "train.parquet"), "validation": str(folder)}, logs=False)
     assert job.status == "Completed"
     config = json.loads((job.job_dir / "input/config/inputdataconfig.json").read_text())
     assert config["train"]["ContentType"] == "application/x-parquet;target=y"
