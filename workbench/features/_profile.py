@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings as _warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ValidationError
-from ._checks import check_frame
+from ._checks import check_frame, parse_dates
 
 __all__ = ["CHECKS", "KINDS", "Profile", "profile"]
 
@@ -433,7 +432,7 @@ def _string_kind(
         return "categorical", None  # numbers or mixed objects kept as labels
     text = sample.astype(str)
     if text.str.match(_DATE_LIKE).mean() >= DATE_MIN_SHARE:
-        parsed = _parse_dates(pd.Series(np.asarray(uniques, dtype=object)))
+        parsed = parse_dates(pd.Series(np.asarray(uniques, dtype=object)), DATE_MIN_SHARE)
         if parsed is not None:
             # parse each distinct string once, then spread to the rows (NaT for missing)
             values = np.append(parsed.to_numpy(), np.datetime64("NaT"))
@@ -450,21 +449,6 @@ def _string_kind(
     if n_unique >= TEXT_MIN_UNIQUE_SHARE * n and words.mean() >= TEXT_MIN_WORDS:
         return "text", None
     return "categorical", None
-
-
-def _parse_dates(s: pd.Series) -> pd.Series | None:
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        for fmt in ("ISO8601", "mixed"):
-            try:
-                parsed = pd.to_datetime(s, errors="coerce", format=fmt)
-            except (ValueError, TypeError, OverflowError):
-                continue
-            if not pd.api.types.is_datetime64_any_dtype(parsed):
-                parsed = pd.to_datetime(s, errors="coerce", format=fmt, utc=True)
-            if parsed.notna().sum() >= DATE_MIN_SHARE * s.notna().sum():
-                return parsed
-    return None
 
 
 def _add_numeric_stats(columns: pd.DataFrame, df: pd.DataFrame, kinds: dict) -> pd.DataFrame:

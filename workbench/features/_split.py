@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings as _warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import ValidationError
-from ._checks import check_frame
+from ._checks import check_frame, parse_dates
 
 __all__ = ["METHODS", "Split", "split"]
 
@@ -340,17 +339,9 @@ def _to_datetime(s: pd.Series) -> pd.Series | None:
     present = s.dropna()
     if present.empty or pd.api.types.infer_dtype(present, skipna=True) != "string":
         return None
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        for fmt in ("ISO8601", "mixed"):
-            try:
-                parsed = pd.to_datetime(s, errors="coerce", format=fmt)
-            except (ValueError, TypeError, OverflowError):
-                continue
-            if pd.api.types.is_datetime64_any_dtype(parsed) and parsed.notna().sum() == len(
-                present
-            ):
-                return parsed
+    parsed = parse_dates(s, min_share=1.0)
+    if parsed is not None and pd.api.types.is_datetime64_any_dtype(parsed):
+        return parsed
     return None
 
 
