@@ -12,12 +12,17 @@ Compared in one run, per seed: workbench Bayesian (40 trials; best AUC so far af
 and 40), workbench Random (20 trials), and a plain Optuna TPE loop calling xgboost.train
 in-process (40 trials). Means over seeds are reported.
 
-``trial_overhead_s``: for the trials of one sequential workbench Random run, the time a trial
-takes in the tuning loop (from its training job's start to the next trial's start, so the
-loop's own work, ask / tell / noticing the end, is included) minus the same configuration
-trained in-process, median.
-``parallel_speedup``: wall time of 8 Random trials with max_parallel_jobs=1 over the same
-with max_parallel_jobs=2, one model thread per trial.
+``trial_overhead_s``: for the trials of every seed's sequential workbench Random run, the
+time a trial takes in the tuning loop (from its training job's start to the next trial's
+start, so the loop's own work, ask / tell / noticing the end, is included) minus the same
+configuration trained in-process just after that run, median over all seeds' trials.
+``trial_fixed_s`` measures the same cost inside one run, immune to the machine's speed
+drifting between the two runs: start-to-next-start minus the ``xgboost.train`` time the
+job itself logged, median.
+``parallel_speedup``: wall time of 16 Random trials with max_parallel_jobs=1 over the same
+trials with max_parallel_jobs=2, one model thread per trial. Trials differ in length, so two
+slots cannot halve the wall time exactly: ``parallel_bound`` is the speedup the serial run's
+job durations allow when started in the same order with no overhead at all.
 
 Run: .venv/bin/python benchmarks/tuning.py [--seeds 5]
 The last line is JSON with config_spread, bayes_auc_10/20/40, random_auc_20, optuna_auc_20/40,
@@ -179,6 +184,40 @@ def loop_overheads(frame, train, valid) -> list[float]:
     return out
 
 
+def parallel_bound(frame, slots: int = 2) -> float:
+    """Serial sum of the jobs' run times over their makespan on ``slots`` slots (no overhead)."""
+    from datetime import datetime
+
+    import workbench as wb
+
+    durations = []
+    for name in frame["TrainingJobName"]:
+        rec = wb.TrainingJob(name).record()
+        ended, started = (datetime.fromisoformat(rec[k]) for k in ("ended_at", "created_at"))
+        durations.append((ended - started).total_seconds())
+    free = [0.0] * slots
+    for d in durations:  # each trial starts when the first slot frees, in launch order
+        i = free.index(min(free))
+        free[i] += d
+    return sum(durations) / max(free)
+
+
+def fixed_costs(frame) -> list[float]:
+    """Per trial: start-to-next-start minus the training time the job logged."""
+    import re
+    from datetime import datetime
+
+    import workbench as wb
+
+    jobs = [wb.TrainingJob(name) for name in frame["TrainingJobName"]]
+    starts = [datetime.fromisoformat(job.record()["created_at"]) for job in jobs]
+    out = []
+    for i in range(len(jobs) - 1):
+        trained = float(re.search(r"Trained in ([0-9.]+) s", jobs[i].logs()).group(1))
+        out.append((starts[i + 1] - starts[i]).total_seconds() - trained)
+    return out
+
+
 def best_so_far(values, k) -> float:
     return float(np.nanmax(np.asarray(values[:k], dtype=float)))
 
@@ -194,6 +233,7 @@ def main() -> None:
     bayes = {10: [], 20: [], 40: []}
     rand, opt = [], {20: [], 40: []}
     overheads: list[float] = []
+    fixed: list[float] = []
     for seed in range(args.seeds):
         frame, _ = workbench_run("Bayesian", seed, 40, train, valid)
         values = frame["FinalObjectiveValue"].tolist()
@@ -201,8 +241,8 @@ def main() -> None:
             bayes[k].append(best_so_far(values, k))
         frame, _ = workbench_run("Random", seed, 20, train, valid)
         rand.append(best_so_far(frame["FinalObjectiveValue"].tolist(), 20))
-        if seed == 0:
-            overheads = loop_overheads(frame, train, valid)
+        overheads += loop_overheads(frame, train, valid)
+        fixed += fixed_costs(frame)
         values = optuna_loop(seed, 40, train, valid)
         for k in opt:
             opt[k].append(best_so_far(values, k))
@@ -211,8 +251,8 @@ def main() -> None:
             f"optuna@20 {opt[20][-1]:.4f}",
             flush=True,
         )
-    _, wall_1 = workbench_run("Random", 99, 8, train, valid, parallel=1, nthread=1)
-    _, wall_2 = workbench_run("Random", 99, 8, train, valid, parallel=2, nthread=1)
+    serial, wall_1 = workbench_run("Random", 99, 16, train, valid, parallel=1, nthread=1)
+    _, wall_2 = workbench_run("Random", 99, 16, train, valid, parallel=2, nthread=1)
     result = {
         "config_spread": round(spread, 4),
         "bayes_auc_10": round(statistics.mean(bayes[10]), 5),
@@ -222,7 +262,9 @@ def main() -> None:
         "optuna_auc_20": round(statistics.mean(opt[20]), 5),
         "optuna_auc_40": round(statistics.mean(opt[40]), 5),
         "trial_overhead_s": round(statistics.median(overheads), 4),
+        "trial_fixed_s": round(statistics.median(fixed), 4),
         "parallel_speedup": round(wall_1 / wall_2, 3),
+        "parallel_bound": round(parallel_bound(serial), 3),
         "seeds": args.seeds,
     }
     print(json.dumps(result))

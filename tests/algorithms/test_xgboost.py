@@ -43,6 +43,42 @@ def test_binary_logistic_on_label_first_csv_reports_sagemaker_metrics(tmp_path, 
     assert (env.model_dir / "xgboost-model.ubj").exists()  # XGBoost's own format, no pickle
 
 
+def _series(hps, out):
+    definitions = ALGO.metric_definitions(ALGO.validate_hyperparameters(hps))
+    return {
+        d["Name"]: [
+            float(m.group(1)) for m in map(re.compile(d["Regex"]).search, out.splitlines()) if m
+        ]
+        for d in definitions
+    }
+
+
+@pytest.mark.parametrize("early_stopping", [None, 50])
+def test_a_tuning_trial_evaluates_its_objective_every_round_and_the_rest_once(
+    tmp_path, capsys, early_stopping
+):
+    X, y = make_classification(600, 8, random_state=0)
+    channels = {"train": label_first(X[:400], y[:400]), "validation": label_first(X[400:], y[400:])}
+    hps = {"objective": "binary:logistic", "num_round": 20, "eval_metric": "auc,logloss"}
+    _train(tmp_path / "plain", hps, channels)
+    plain = _series(hps, capsys.readouterr().out)
+    tuned = dict(hps, _tuning_objective_metric="validation:auc")
+    if early_stopping:
+        tuned["early_stopping_rounds"] = early_stopping
+    _, model = _train(tmp_path / "tuned", tuned, channels)
+    series = _series(tuned, capsys.readouterr().out)
+    assert len(series["validation:auc"]) == 20  # the objective, every round
+    assert len(series["train:auc"]) == len(series["train:logloss"]) == 1  # once, at the end
+    # early stopping watches the last metric on validation, so that one is evaluated too
+    assert len(series["validation:logloss"]) == (20 if early_stopping else 1)
+    if not early_stopping:  # the values printed once are the plain job's last values
+        assert series["train:logloss"][-1] == pytest.approx(plain["train:logloss"][-1], abs=1e-5)
+        assert series["validation:logloss"][-1] == pytest.approx(
+            plain["validation:logloss"][-1], abs=1e-5
+        )
+        assert model.booster.num_boosted_rounds() == 20
+
+
 def test_metric_regexes_also_match_cloudwatch_tab_encoding():
     d = ALGO.metric_definitions({"objective": "binary:logistic", "eval_metric": "auc"})
     regex = next(x["Regex"] for x in d if x["Name"] == "validation:auc")

@@ -11,6 +11,7 @@ from workbench.tuning import (
     HyperbandStrategyConfig,
     HyperparameterTuner,
     IntegerParameter,
+    TuningJobCompletionCriteriaConfig,
     WarmStartConfig,
     WarmStartTypes,
 )
@@ -109,6 +110,15 @@ BAD = [
     ({"eta": ContinuousParameter(0.1, 0.5)}, {"job_name": "x" * 33}, "job_name"),
     ({f"p{i}": IntegerParameter(0, 1) for i in range(31)}, {}, "at most 30 ranges"),
     ({"eta": "0.1"}, {}, "an IntegerParameter, ContinuousParameter or CategoricalParameter"),
+    ({"eta": ContinuousParameter(0.1, 0.5)}, {"max_runtime_in_seconds": 0}, "max_runtime_in_seconds"),
+    ({"eta": ContinuousParameter(0.1, 0.5)}, {"completion_criteria_config": {"target": 1}},
+     "a TuningJobCompletionCriteriaConfig"),
+    ({"eta": ContinuousParameter(0.1, 0.5)},
+     {"completion_criteria_config": TuningJobCompletionCriteriaConfig(max_number_of_training_jobs_not_improving=1)},
+     "max_number_of_training_jobs_not_improving"),
+    ({"eta": ContinuousParameter(0.1, 0.5)},
+     {"completion_criteria_config": TuningJobCompletionCriteriaConfig(target_objective_metric_value="high")},
+     "target_objective_metric_value"),
 ]  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from workbench.tuning import (
     ContinuousParameter,
     HyperparameterTuner,
     IntegerParameter,
+    TuningJobCompletionCriteriaConfig,
     WarmStartConfig,
     WarmStartTypes,
     list_tuning_jobs,
@@ -259,3 +260,52 @@ def test_hyperband_runs_with_intermediate_values(workspace, splits) -> None:
         "hyperband": {"min_resource": 1, "max_resource": 30}
     }
     assert len(tuner.analytics().dataframe()) == 3
+
+
+def test_completion_criteria_end_the_job_early(workspace, tmp_path, splits) -> None:
+    est = _script_estimator(tmp_path, epochs=1)
+    # loss = (x - 0.3) ** 2 + 1: every x in the grid below is at least 1.0
+    grid = {"x": CategoricalParameter([0.3, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4])}
+    target = HyperparameterTuner(
+        est, "loss", grid, objective_type="Minimize", strategy="Grid", random_seed=0,
+        completion_criteria_config=TuningJobCompletionCriteriaConfig(target_objective_metric_value=1.05),
+    )  # fmt: skip
+    target.fit({"train": splits[0]})
+    desc = target.describe()
+    assert desc["HyperParameterTuningJobStatus"] == "Completed"
+    assert desc["TrainingJobStatusCounters"]["Completed"] < 7
+    assert desc["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] <= 1.05
+    assert desc["TuningJobCompletionDetails"]["Reason"].startswith("TargetObjectiveMetricValue")
+    assert desc["HyperParameterTuningJobConfig"]["TuningJobCompletionCriteria"] == {
+        "TargetObjectiveMetricValue": 1.05
+    }
+
+    patience = HyperparameterTuner(
+        est, "loss", {"x": ContinuousParameter(0.0, 1.0)}, objective_type="Minimize",
+        strategy="Random", max_jobs=30, random_seed=1,
+        completion_criteria_config=TuningJobCompletionCriteriaConfig(
+            max_number_of_training_jobs_not_improving=3
+        ),
+    )  # fmt: skip
+    patience.fit({"train": splits[0]})
+    desc = patience.describe()
+    values = patience.analytics().dataframe().sort_values("TrainingStartTime").FinalObjectiveValue
+    assert len(values) < 30
+    assert values.tolist().index(values.min()) == len(values) - 4  # 3 after the best, then stop
+    assert desc["TuningJobCompletionDetails"]["NumberOfTrainingJobsObjectiveNotImproving"] == 3
+    again = HyperparameterTuner.attach(patience.latest_tuning_job)
+    assert again.completion_criteria_config == patience.completion_criteria_config
+
+
+def test_max_runtime_stops_running_trials_and_completes(workspace, tmp_path, splits) -> None:
+    est = _script_estimator(tmp_path, epochs=400, sleep=0.05)
+    tuner = HyperparameterTuner(
+        est, "loss", {"x": ContinuousParameter(0.0, 1.0)}, max_jobs=4, max_parallel_jobs=2,
+        max_runtime_in_seconds=3,
+    )  # fmt: skip
+    tuner.fit({"train": splits[0]})
+    desc = tuner.describe()
+    assert desc["HyperParameterTuningJobStatus"] == "Completed"
+    assert desc["TrainingJobStatusCounters"]["Stopped"] == 2
+    assert desc["TuningJobCompletionDetails"]["Reason"].startswith("MaxRuntimeInSeconds (3 s)")
+    assert desc["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] == 3

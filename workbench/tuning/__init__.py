@@ -15,7 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from ._analytics import TuningAnalytics
-from ._config import HyperbandStrategyConfig, WarmStartConfig, WarmStartTypes
+from ._config import (
+    HyperbandStrategyConfig,
+    TuningJobCompletionCriteriaConfig,
+    WarmStartConfig,
+    WarmStartTypes,
+)
 from ._parameters import CategoricalParameter, ContinuousParameter, IntegerParameter
 from ._tuner import HyperparameterTuner
 
@@ -26,6 +31,7 @@ __all__ = [
     "HyperparameterTuner",
     "IntegerParameter",
     "TuningAnalytics",
+    "TuningJobCompletionCriteriaConfig",
     "TuningPanel",
     "WarmStartConfig",
     "WarmStartTypes",

@@ -11,6 +11,7 @@ from ._config import (
     OBJECTIVE_TYPES,
     STRATEGIES,
     HyperbandStrategyConfig,
+    TuningJobCompletionCriteriaConfig,
     build_pruner,
     build_sampler,
     check_choice,
@@ -78,6 +79,16 @@ def check_tuner(
         raise ValidationError(
             "max_consecutive_failures", tuner.max_consecutive_failures, "an integer >= 1"
         )
+    runtime = tuner.max_runtime_in_seconds
+    if runtime is not None and (
+        isinstance(runtime, bool) or not isinstance(runtime, (int, float)) or runtime <= 0
+    ):
+        raise ValidationError("max_runtime_in_seconds", runtime, "a number of seconds > 0")
+    criteria = tuner.completion_criteria_config
+    if criteria is not None and not isinstance(criteria, TuningJobCompletionCriteriaConfig):
+        raise ValidationError(
+            "completion_criteria_config", criteria, "a TuningJobCompletionCriteriaConfig"
+        )
     parents: list[dict[str, Any]] = []
     if not continuing:
         _check_job_name(tuner, job_name)
@@ -108,6 +119,7 @@ def check_tuner(
         "sampler": build_sampler(strategy, ranges, seed),
         "pruner": build_pruner(strategy, tuner.early_stopping_type, hyperband),
         "base": _base_name(tuner, algorithm_name),
+        "completion": criteria.check() if criteria is not None else None,
     }
     settings["record"] = tuner_record(tuner, settings)
     return settings

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_TUNABLE",
     "OBJECTIVE_TYPES",
     "STRATEGIES",
+    "TuningJobCompletionCriteriaConfig",
     "WarmStartConfig",
     "WarmStartTypes",
     "check_objective",
@@ -94,6 +95,87 @@ class HyperbandStrategyConfig:
 
     min_resource: int = 1
     max_resource: int | None = None
+
+
+@dataclass
+class TuningJobCompletionCriteriaConfig:
+    """When a tuning job may end before ``max_jobs``: SageMaker's completion criteria.
+
+    Once a criterion is met the tuner starts no more trials, lets the running ones finish,
+    and the tuning job ends Completed. ``complete_on_convergence=True`` ends it when the
+    best objective has improved by less than 0.01% (relative) over the last
+    ``CONVERGENCE_WINDOW`` completed trials, with at least twice that many completed.
+
+    Example
+    -------
+    >>> TuningJobCompletionCriteriaConfig(target_objective_metric_value=0.95)
+    TuningJobCompletionCriteriaConfig(target_objective_metric_value=0.95, max_number_of_training_jobs_not_improving=None, complete_on_convergence=None)
+    """
+
+    target_objective_metric_value: float | None = None
+    max_number_of_training_jobs_not_improving: int | None = None
+    complete_on_convergence: bool | None = None
+
+    def check(self) -> dict[str, Any]:
+        """The criteria as plain values, after checking each field."""
+        target = self.target_objective_metric_value
+        if target is not None and (
+            isinstance(target, bool)
+            or not isinstance(target, (int, float))
+            or not math.isfinite(target)
+        ):
+            raise ValidationError(
+                "completion_criteria_config.target_objective_metric_value", target, "a number"
+            )
+        patience = self.max_number_of_training_jobs_not_improving
+        if patience is not None and (
+            isinstance(patience, bool) or not isinstance(patience, int) or patience < 3
+        ):
+            raise ValidationError(
+                "completion_criteria_config.max_number_of_training_jobs_not_improving",
+                patience,
+                "an integer >= 3 (SageMaker's minimum)",
+            )
+        converge = self.complete_on_convergence
+        if converge is not None and not isinstance(converge, bool):
+            raise ValidationError(
+                "completion_criteria_config.complete_on_convergence", converge, "True or False"
+            )
+        return {
+            "target": None if target is None else float(target),
+            "not_improving": patience,
+            "convergence": bool(converge),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """SageMaker's ``TuningJobCompletionCriteria`` request form."""
+        out: dict[str, Any] = {}
+        if self.target_objective_metric_value is not None:
+            out["TargetObjectiveMetricValue"] = self.target_objective_metric_value
+        if self.max_number_of_training_jobs_not_improving is not None:
+            out["BestObjectiveNotImproving"] = {
+                "MaxNumberOfTrainingJobsNotImproving": self.max_number_of_training_jobs_not_improving
+            }
+        if self.complete_on_convergence is not None:
+            out["ConvergenceDetected"] = {
+                "CompleteOnConvergence": "Enabled" if self.complete_on_convergence else "Disabled"
+            }
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TuningJobCompletionCriteriaConfig:
+        converge = data.get("ConvergenceDetected", {}).get("CompleteOnConvergence")
+        return cls(
+            target_objective_metric_value=data.get("TargetObjectiveMetricValue"),
+            max_number_of_training_jobs_not_improving=data.get("BestObjectiveNotImproving", {}).get(
+                "MaxNumberOfTrainingJobsNotImproving"
+            ),
+            complete_on_convergence=None if converge is None else converge == "Enabled",
+        )
+
+
+#: Completed trials over which ``complete_on_convergence`` looks for improvement.
+CONVERGENCE_WINDOW = 10
 
 
 def estimator_kwargs(estimator: Estimator) -> dict[str, Any]:

@@ -87,6 +87,8 @@ def describe_tuning_job(workspace: Workspace, name: str) -> dict[str, Any]:
     }
     if params.get("strategy_config"):
         config["StrategyConfig"] = params["strategy_config"]
+    if params.get("completion_criteria"):
+        config["TuningJobCompletionCriteria"] = params["completion_criteria"]
     out: dict[str, Any] = {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobStatus": record["status"],
@@ -124,6 +126,8 @@ def describe_tuning_job(workspace: Workspace, name: str) -> dict[str, Any]:
         }
     if params.get("warm_start_config"):
         out["WarmStartConfig"] = params["warm_start_config"]
+    if "completion" in extra:
+        out["TuningJobCompletionDetails"] = extra["completion"]
     return out
 
 

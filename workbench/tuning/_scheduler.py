@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import select
 import threading
 import time
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ class TrialPlan:
     prune: bool
     max_consecutive_failures: int
     extra_hyperparameters: dict[str, Any] = field(default_factory=dict)
+    max_runtime: float | None = None
+    completion: dict[str, Any] | None = None
 
 
 @dataclass
@@ -79,6 +82,19 @@ class _Running:
     reported: int = -1
     pruned: bool = False
     seen: bool = False
+    exit_fd: int | None = None  # a pidfd on the job's supervisor: readable once it exits
+
+    def watch(self, process: dict[str, Any] | None) -> None:
+        if self.exit_fd is None and process and hasattr(os, "pidfd_open"):
+            try:
+                self.exit_fd = os.pidfd_open(int(process["pid"]))
+            except OSError:  # already gone, or no pidfd here: the poll notices either way
+                pass
+
+    def close(self) -> None:
+        if self.exit_fd is not None:
+            os.close(self.exit_fd)
+            self.exit_fd = None
 
 
 class Scheduler:
@@ -93,6 +109,9 @@ class Scheduler:
         self.thread: threading.Thread | None = None
         self.running: list[_Running] = []
         self.consecutive_failures = 0
+        self.started = 0
+        self.values: list[float] = []  # completed trials' objective values, in completion order
+        self.ending: str | None = None  # why no more trials start, once a criterion is met
         self.failure_reason: str | None = None
         self.error: BaseException | None = None
         self._key = (str(plan.workspace.path), plan.name)
@@ -119,6 +138,12 @@ class Scheduler:
     def run(self) -> None:
         status, reason = "Failed", None
         try:
+            import optuna
+
+            mine = own_trials(self.study)
+            self.started = len(mine)
+            done = [t for t in mine if t.state == optuna.trial.TrialState.COMPLETE]
+            self.values = [float(t.value) for t in sorted(done, key=lambda t: t.datetime_complete)]
             self._adopt_orphans()
             status = self._loop()
             reason = self.failure_reason
@@ -130,16 +155,26 @@ class Scheduler:
             if self.thread is None:
                 raise
         finally:
+            for running in self.running:
+                running.close()
             self._finish(status, reason)
 
     def _finish(self, status: str, reason: str | None) -> None:
+        details: dict[str, Any] = {
+            "NumberOfTrainingJobsObjectiveNotImproving": self._not_improving()
+        }
+        if self.ending:
+            details["Reason"] = self.ending
+        if self.ending and self.ending.startswith("ConvergenceDetected"):
+            details["ConvergenceDetectedTime"] = utcnow()
         self.plan.workspace.catalog.update(
             KIND,
             self.plan.name,
             status=status,
             failure_reason=reason if status == "Failed" else None,
-            message=reason,
+            message=reason or self.ending,
             ended_at=utcnow(),
+            extra={"completion": details},
         )
         with _lock:
             _active.pop(self._key, None)
@@ -154,6 +189,9 @@ class Scheduler:
     # -- the loop ----------------------------------------------------------------------
     def _loop(self) -> str:
         catalog = self.plan.workspace.catalog
+        deadline = None
+        if self.plan.max_runtime:
+            deadline = time.monotonic() + float(self.plan.max_runtime)
         while True:
             if (
                 self.stop_event.is_set()
@@ -165,19 +203,80 @@ class Scheduler:
             if self.failure_reason:
                 self._stop_all()
                 return "Failed"
+            if deadline is not None and time.monotonic() >= deadline:
+                self.ending = (
+                    f"MaxRuntimeInSeconds ({self.plan.max_runtime:g} s) reached; "
+                    f"{len(self.running)} running training job(s) stopped"
+                )
+                self._stop_all()
+                return "Completed"
+            self.ending = self.ending or self._criteria_met()
             while (
-                len(self.running) < self.plan.max_parallel_jobs
-                and self._started() < self.plan.max_jobs
+                self.ending is None
+                and len(self.running) < self.plan.max_parallel_jobs
+                and self.started < self.plan.max_jobs
             ):
                 self._launch()
                 if self.failure_reason:
                     break
             if not self.running and not self.failure_reason:
                 return "Completed"
-            self.stop_event.wait(_POLL_S)
+            self._wait()
 
-    def _started(self) -> int:
-        return len(own_trials(self.study))
+    def _not_improving(self) -> int:
+        """Completed trials since the best objective value was first reached."""
+        if not self.values:
+            return 0
+        best = self._best(self.values)
+        return len(self.values) - 1 - self.values.index(best)
+
+    def _best(self, values: list[float]) -> float:
+        import optuna
+
+        maximize = self.study.direction == optuna.study.StudyDirection.MAXIMIZE
+        return max(values) if maximize else min(values)
+
+    def _criteria_met(self) -> str | None:
+        """SageMaker's completion criteria: why no more trials should start, or None."""
+        import optuna
+
+        from ._config import CONVERGENCE_WINDOW
+
+        criteria = self.plan.completion
+        if not criteria or not self.values:
+            return None
+        maximize = self.study.direction == optuna.study.StudyDirection.MAXIMIZE
+        best = self._best(self.values)
+        target = criteria["target"]
+        if target is not None and (best >= target if maximize else best <= target):
+            return f"TargetObjectiveMetricValue {target:g} reached (best {best:g})"
+        patience = criteria["not_improving"]
+        if patience and self._not_improving() >= patience:
+            return (
+                f"BestObjectiveNotImproving: {self._not_improving()} training jobs "
+                f"without improving on {best:g}"
+            )
+        window = CONVERGENCE_WINDOW
+        if criteria["convergence"] and len(self.values) >= 2 * window:
+            before = self._best(self.values[:-window])
+            gain = best - before if maximize else before - best
+            if gain <= 1e-4 * max(abs(before), 1e-12):
+                return (
+                    f"ConvergenceDetected: the best objective improved by {gain:.3g} "
+                    f"over the last {window} training jobs"
+                )
+        return None
+
+    def _wait(self) -> None:
+        """Sleep until a trial's job process exits, or for one poll interval."""
+        fds = [r.exit_fd for r in self.running if r.exit_fd is not None]
+        if fds and not self.plan.prune and len(fds) == len(self.running):
+            try:
+                select.select(fds, [], [], _POLL_S)
+            except InterruptedError:
+                pass
+            return
+        self.stop_event.wait(_POLL_S)
 
     def _adopt_orphans(self) -> None:
         """Follow trials left running by a scheduler that died (``attach`` + ``fit``)."""
@@ -192,6 +291,7 @@ class Scheduler:
         plan = self.plan
         distributions = {n: r.distribution() for n, r in plan.ranges.items()}
         trial = self.study.ask(distributions)
+        self.started += 1
         values = {n: plan.ranges[n].to_value(trial.params[n]) for n in plan.ranges}
         job_name = f"{plan.name}-{trial.number:03d}-{secrets.token_hex(2)}"
         trial.set_user_attr("training_job", job_name)
@@ -246,14 +346,20 @@ class Scheduler:
             if rec is None:
                 if running.future is None or running.future.done():
                     reason = _future_error(running.future) or "the training job was never created"
-                    self.running.remove(running)
+                    self._remove(running)
                     self._fail(running, f"ClientError: {reason}")
                 continue
             if rec["status"] in JOB_TERMINAL:
-                self.running.remove(running)
+                self._remove(running)
                 self._finalize(running, rec)
-            elif self.plan.prune and not running.pruned:
+                continue
+            running.watch(rec["extra"].get("process"))
+            if self.plan.prune and not running.pruned:
                 self._report(running)
+
+    def _remove(self, running: _Running) -> None:
+        self.running.remove(running)
+        running.close()
 
     def _report(self, running: _Running) -> None:
         rows = self.plan.workspace.catalog.metric_values("training-job", running.job_name)
@@ -286,6 +392,7 @@ class Scheduler:
                 )
                 return
             self.study.tell(trial, float(value))
+            self.values.append(float(value))
             self.consecutive_failures = 0
             self._update_best()
         elif status == "Stopped" and running.pruned:
@@ -339,10 +446,10 @@ class Scheduler:
             for running in list(self.running):
                 rec = self._record(running)
                 if rec is None and (running.future is None or running.future.done()):
-                    self.running.remove(running)
+                    self._remove(running)
                     self._fail(running, "Stopped before the training job started", count=False)
                 elif rec is not None and rec["status"] in JOB_TERMINAL:
-                    self.running.remove(running)
+                    self._remove(running)
                     self._link(running)
                     self._finalize(running, rec)
                 elif rec is not None:

@@ -10,6 +10,7 @@ from ..core import Workspace, get_workspace
 from ..exceptions import ValidationError, WorkbenchError
 from ._config import (
     HyperbandStrategyConfig,
+    TuningJobCompletionCriteriaConfig,
     WarmStartConfig,
 )
 from ._describe import best_trial, describe_tuning_job, reconcile_tuning_job
@@ -31,8 +32,11 @@ class HyperparameterTuner:
     runs the scheduling loop in a daemon thread of this kernel: trials already started keep
     running if the kernel dies, and ``attach(name).fit(inputs)`` continues the job.
     With ``dask_client`` (a ``distributed.Client`` or a scheduler address), each trial runs
-    in a Dask worker, which must see the same workspace folder (same machine or a shared
-    filesystem).
+    in a Dask worker, which must see the same workspace folder: workers on this machine
+    (the catalogue is SQLite in WAL mode, which network filesystems cannot share).
+    ``max_runtime_in_seconds`` ends the tuning job (Completed) after that long, stopping the
+    trials still running; ``completion_criteria_config`` ends it earlier once a target,
+    a number of trials without improvement, or convergence is reached.
 
     Example
     -------
@@ -56,6 +60,8 @@ class HyperparameterTuner:
         objective_type: str = "Maximize",
         max_jobs: int | None = None,
         max_parallel_jobs: int = 1,
+        max_runtime_in_seconds: int | None = None,
+        completion_criteria_config: TuningJobCompletionCriteriaConfig | None = None,
         early_stopping_type: str = "Off",
         warm_start_config: WarmStartConfig | None = None,
         strategy_config: HyperbandStrategyConfig | None = None,
@@ -73,6 +79,8 @@ class HyperparameterTuner:
         self.objective_type = objective_type
         self.max_jobs = max_jobs
         self.max_parallel_jobs = max_parallel_jobs
+        self.max_runtime_in_seconds = max_runtime_in_seconds
+        self.completion_criteria_config = completion_criteria_config
         self.early_stopping_type = early_stopping_type
         self.warm_start_config = warm_start_config
         self.strategy_config = strategy_config
@@ -128,6 +136,8 @@ class HyperparameterTuner:
             prune=settings["prune"],
             max_consecutive_failures=self.max_consecutive_failures,
             extra_hyperparameters=settings["extra"],
+            max_runtime=self.max_runtime_in_seconds,
+            completion=settings["completion"],
         )
         Scheduler(plan, study, inputs, self._client()).start(background=not wait)
         return self
@@ -270,6 +280,7 @@ class HyperparameterTuner:
             **params["estimator"], hyperparameters=params["static_hyperparameters"], workspace=ws
         )
         config = params.get("strategy_config")
+        criteria = params.get("completion_criteria")
         tuner = cls(
             estimator,
             params["objective"]["MetricName"],
@@ -279,6 +290,10 @@ class HyperparameterTuner:
             objective_type=params["objective"]["Type"],
             max_jobs=params["resource_limits"]["MaxNumberOfTrainingJobs"],
             max_parallel_jobs=params["resource_limits"]["MaxParallelTrainingJobs"],
+            max_runtime_in_seconds=params["resource_limits"].get("MaxRuntimeInSeconds"),
+            completion_criteria_config=TuningJobCompletionCriteriaConfig.from_dict(criteria)
+            if criteria
+            else None,
             early_stopping_type=params["early_stopping_type"],
             strategy_config=HyperbandStrategyConfig(**config["hyperband"]) if config else None,
             random_seed=params.get("random_seed"),
@@ -302,7 +317,15 @@ def tuner_record(tuner: HyperparameterTuner, settings: dict[str, Any]) -> dict[s
         "resource_limits": {
             "MaxNumberOfTrainingJobs": settings["max_jobs"],
             "MaxParallelTrainingJobs": tuner.max_parallel_jobs,
+            **(
+                {"MaxRuntimeInSeconds": tuner.max_runtime_in_seconds}
+                if tuner.max_runtime_in_seconds is not None
+                else {}
+            ),
         },
+        "completion_criteria": tuner.completion_criteria_config.to_dict()
+        if tuner.completion_criteria_config is not None
+        else None,
         "early_stopping_type": tuner.early_stopping_type,
         "random_seed": tuner.random_seed,
         "strategy_config": {"hyperband": hyperband} if hyperband else None,
