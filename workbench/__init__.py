@@ -40,14 +40,21 @@ _LAZY = {
     "Recipe": "workbench.features",
     "HyperparameterTuner": "workbench.tuning",
     "TuningPanel": "workbench.tuning",
+    "Predictor": "workbench.serving",
+    "deploy": "workbench.serving",
+    "list_endpoints": "workbench.serving",
+    "describe_endpoint": "workbench.serving",
+    "delete_endpoint": "workbench.serving",
+    "update_endpoint": "workbench.serving",
+    "DataCaptureConfig": "workbench.serving",
     "Workspace": "workbench.core",
     "get_workspace": "workbench.core",
     "get_algorithm": "workbench.algorithms",
     "list_algorithms": "workbench.algorithms",
 }
 _SUBPACKAGES = (
-    "algorithms", "core", "datasets", "evaluation", "exceptions", "features", "labs", "training",
-    "tuning",
+    "algorithms", "core", "datasets", "evaluation", "exceptions", "features", "labs", "monitoring",
+    "serving", "training", "tuning",
 )  # fmt: skip
 
 __all__ = sorted([*_LAZY, *_SUBPACKAGES, "__version__"])

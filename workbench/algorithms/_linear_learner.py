@@ -377,6 +377,17 @@ class LinearLearnerModel:
             return np.argmax(score, axis=1).astype(np.int64)
         return score
 
+    def response_rows(self, X: np.ndarray) -> list[dict[str, Any]]:
+        """SageMaker Linear Learner's endpoint answer: ``score`` (+ ``predicted_label``) per row."""
+        score = self.score(X)
+        if self.predictor_type == "regressor":
+            return [{"score": s} for s in score.tolist()]
+        if self.predictor_type == "binary_classifier":
+            labels = (score >= self.threshold).astype(np.int64).tolist()
+        else:
+            labels = np.argmax(score, axis=1).tolist()
+        return [{"score": s, "predicted_label": lab} for s, lab in zip(score.tolist(), labels)]
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_classes)``; classifiers only."""
         if self.predictor_type == "regressor":

@@ -420,6 +420,25 @@ class Estimator:
     def stop(self) -> None:
         self._job().stop()
 
+    def deploy(
+        self, initial_instance_count: int = 1, instance_type: str = "local", **kwargs: Any
+    ) -> Any:
+        """Serve the latest job's model from a new endpoint; return a Predictor.
+
+        Takes :func:`workbench.serving.deploy`'s arguments (``endpoint_name``,
+        ``serializer``, ``deserializer``, ``data_capture_config``, ...).
+
+        Example
+        -------
+        >>> predictor = est.deploy(endpoint_name="fraud")     # doctest: +SKIP
+        """
+        from ..serving import deploy
+
+        return deploy(
+            self._job().name, initial_instance_count, instance_type,
+            workspace=self.workspace, **kwargs,
+        )  # fmt: skip
+
     @classmethod
     def attach(cls, training_job_name: str, workspace: Workspace | str | None = None) -> Estimator:
         """An Estimator bound to an existing job, e.g. from a restarted kernel."""

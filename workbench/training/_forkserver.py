@@ -8,7 +8,8 @@ when the parent exits and keeps them in the kernel's process group, while a trai
 must survive a kernel restart.
 
 Protocol (JSON lines): ``{"ping": true}`` -> ``{"pong": true}`` once the imports are done;
-``{"job": spec}`` -> ``{"pid": <supervisor pid>}``. EOF on stdin, or ``--keep-alive``
+``{"job": spec}`` -> ``{"pid": <supervisor pid>}``; a spec with ``"entry": "module:function"``
+runs that function in the forked process instead of a job supervisor (endpoint servers). EOF on stdin, or ``--keep-alive``
 seconds without a request, ends the fork server (running jobs are not affected).
 """
 
@@ -72,13 +73,18 @@ def _fork_job(spec: dict[str, Any]) -> int:
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        from ._supervisor import ForkedWorker, Supervisor, _redirect_stdio
+        if spec.get("entry"):  # another long-running process (an endpoint server)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+            module, _, function = spec["entry"].partition(":")
+            code = getattr(importlib.import_module(module), function)(spec)
+        else:
+            from ._supervisor import ForkedWorker, Supervisor, _redirect_stdio
 
-        log = Path(spec["job_dir"]) / "logs" / "supervisor.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        _redirect_stdio(fd, fd)
-        code = Supervisor(spec, ForkedWorker()).run()
+            log = Path(spec["job_dir"]) / "logs" / "supervisor.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            _redirect_stdio(fd, fd)
+            code = Supervisor(spec, ForkedWorker()).run()
     except BaseException:
         traceback.print_exc()
     finally:

@@ -37,6 +37,7 @@ DEFAULT_PRELOAD = (
     "sklearn.linear_model",
     "workbench.algorithms",
     "workbench.features._processing",
+    "workbench.serving._server",
 )
 DEFAULT_KEEP_ALIVE = 1800.0
 _STARTUP_TIMEOUT = 300.0

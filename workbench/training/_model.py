@@ -114,6 +114,21 @@ class Model:
         self._module = module
         return module.model_fn(str(self.model_dir))
 
+    def deploy(
+        self, initial_instance_count: int = 1, instance_type: str = "local", **kwargs: Any
+    ) -> Any:
+        """Serve this model from a new endpoint; return a Predictor (see ``workbench.serving.deploy``).
+
+        Example
+        -------
+        >>> predictor = job.model().deploy(endpoint_name="fraud")   # doctest: +SKIP
+        """
+        from ..serving import deploy
+
+        return deploy(
+            self.name, initial_instance_count, instance_type, workspace=self.workspace, **kwargs
+        )
+
     def transform(self, X: Any) -> Any:
         """The model's input features for raw rows ``X``, as a DataFrame.
 
