@@ -1,0 +1,281 @@
+"""One model's answer to ``/invocations``: decode the request, run the recipe, predict, encode.
+
+Shared by endpoint workers and batch transform. Built-in algorithms answer with SageMaker's
+response keys (``score``, ``predicted_label``); script-mode models go through the inference
+handler functions of their ``code/`` folder (``model_fn`` was called by :class:`Model`):
+``transform_fn``, or ``input_fn`` / ``predict_fn`` / ``output_fn`` with SageMaker's default
+decoders and encoders for the ones the script leaves out.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import ValidationError, WorkbenchError
+from ._codec import CONTENT_TYPES, RequestError, choose_accept, decode, encode, parse_media_type
+
+__all__ = ["Call", "Handler", "Reply", "error_reply"]
+
+log = logging.getLogger("workbench.serving")
+
+_JSON = "application/json"
+
+
+@dataclass
+class Call:
+    """One invocation as the worker receives it."""
+
+    body: bytes
+    content_type: str | None = None
+    accept: str | None = None
+    custom_attributes: str | None = None
+    inference_id: str | None = None
+
+
+@dataclass
+class Reply:
+    """What the endpoint sends back for one :class:`Call`."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+
+
+def error_reply(status: int, message: str, error_id: str | None = None) -> Reply:
+    body = json.dumps({"error": message, "error_id": error_id, "status": status}).encode()
+    return Reply(status, body, _JSON)
+
+
+def _model_error(exc: BaseException) -> Reply:
+    error_id = secrets.token_hex(6)
+    log.error("model error %s", error_id, exc_info=exc)
+    return error_reply(500, f"the model raised {type(exc).__name__}: {exc}", error_id)
+
+
+class Handler:
+    """Answers invocations for one loaded :class:`~workbench.training.Model`.
+
+    Example
+    -------
+    >>> handler = Handler.load("xgboost-2026-01-01-00-00-00-000")        # doctest: +SKIP
+    >>> handler.invoke(Call(b"0.5,1.2,3\\n", "text/csv", "application/json")).body  # doctest: +SKIP
+    b'{"predictions": [{"score": 0.31}]}'
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.script = model._module is not None
+        recipe = model.recipe
+        if recipe is not None:
+            self.columns: list[str] | None = recipe.input_columns
+            self.dtypes: dict[str, str] | None = {
+                c: "numeric" if _numeric(t) else "string" for c, t in recipe.input_dtypes.items()
+            }
+        else:
+            self.columns = list(model.feature_names) if model.feature_names else None
+            self.dtypes = None
+        self._context = self._wants_context()
+
+    @classmethod
+    def load(cls, name: str, workspace: Any = None) -> Handler:
+        """Load model ``name`` (checksum verified) and wrap it."""
+        from ..training import Model
+
+        return cls(Model(name, workspace=workspace))
+
+    @property
+    def input_columns(self) -> list[str] | None:
+        return list(self.columns) if self.columns else None
+
+    # -- one call ----------------------------------------------------------------------
+    def invoke(self, call: Call) -> Reply:
+        """Answer one call; never raises (errors become 4xx / 500 replies)."""
+        try:
+            if self.script:
+                return self._invoke_script(call)
+            decoded = decode(call.body, _content_type(call), self.columns, self.dtypes)
+            accept = self._accept(call, decoded.style)
+            rows = self._predict_rows(decoded.frame)
+            return self._reply(call, rows, accept, decoded.style)
+        except RequestError as exc:
+            return error_reply(exc.status, exc.message)
+        except ValidationError as exc:  # the recipe or the model refused the values
+            return error_reply(400, str(exc))
+        except Exception as exc:
+            return _model_error(exc)
+
+    # -- micro-batches -----------------------------------------------------------------
+    def invoke_many(self, calls: list[Call]) -> list[Reply]:
+        """Answer several calls with one prediction over all their rows.
+
+        A call whose body does not decode gets its own 4xx; if the batch's prediction fails,
+        each call is answered on its own so one bad request cannot fail the others.
+        """
+        if self.script or len(calls) == 1:
+            return [self.invoke(c) for c in calls]
+        replies: list[Reply | None] = [None] * len(calls)
+        decoded = []
+        for i, call in enumerate(calls):
+            try:
+                d = decode(call.body, _content_type(call), self.columns, self.dtypes)
+                decoded.append((i, d, self._accept(call, d.style)))
+            except RequestError as exc:
+                replies[i] = error_reply(exc.status, exc.message)
+        if decoded:
+            import pandas as pd
+
+            frames = [d.frame for _, d, _ in decoded]
+            same = all(list(f.columns) == list(frames[0].columns) for f in frames)
+            try:
+                if not same:
+                    raise ValueError("calls with different columns")
+                rows = self._predict_rows(pd.concat(frames, ignore_index=True))
+            except Exception:
+                for i, _, _ in decoded:
+                    replies[i] = self.invoke(calls[i])
+            else:
+                start = 0
+                for (i, d, accept), frame in zip(decoded, frames):
+                    n = len(frame)
+                    replies[i] = self._reply(calls[i], rows[start : start + n], accept, d.style)
+                    start += n
+        return [r for r in replies if r is not None]
+
+    # -- built-in algorithms -----------------------------------------------------------
+    def _accept(self, call: Call, style: str) -> str:
+        if style == "mlflow":
+            return choose_accept(call.accept, (_JSON,), _JSON)
+        default = _content_type(call)
+        if default not in CONTENT_TYPES:
+            default = _JSON
+        return choose_accept(call.accept, CONTENT_TYPES, default)
+
+    def _predict_rows(self, frame: Any) -> list[dict[str, Any]]:
+        model = self.model
+        if model.recipe is not None:
+            matrix = model.recipe.transform(frame).to_numpy(dtype=np.float64)
+        else:
+            matrix = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        rows = getattr(model._impl, "response_rows", None)
+        if rows is not None:
+            return rows(matrix)
+        return [{"score": v} for v in np.asarray(model._impl.predict(matrix)).tolist()]
+
+    def _reply(self, call: Call, rows: list[dict[str, Any]], accept: str, style: str) -> Reply:
+        body, content_type = encode(rows, accept, style)
+        headers = {}
+        if call.custom_attributes:  # built-ins echo the caller's attributes back
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = call.custom_attributes
+        return Reply(200, body, content_type, headers, rows=len(rows))
+
+    # -- script mode -------------------------------------------------------------------
+    def _wants_context(self) -> bool:
+        if not self.script:
+            return False
+        module = self.model._module
+        fn = getattr(module, "transform_fn", None) or getattr(module, "predict_fn", None)
+        if fn is None:
+            return False
+        try:
+            return "context" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            return False
+
+    def _invoke_script(self, call: Call) -> Reply:
+        module, model = self.model._module, self.model._impl
+        content_type = _content_type(call)
+        context: dict[str, Any] = {
+            "custom_attributes": call.custom_attributes,
+            "inference_id": call.inference_id,
+        }
+        extra = {"context": context} if self._context else {}
+        transform_fn = getattr(module, "transform_fn", None)
+        try:
+            if transform_fn is not None:
+                accept = call.accept or _JSON
+                result = transform_fn(model, call.body, content_type, accept, **extra)
+                if isinstance(result, tuple):
+                    body, out_type = result
+                else:
+                    body, out_type = result, accept
+                rows = 0
+            else:
+                input_fn = getattr(module, "input_fn", None)
+                if input_fn is not None:
+                    data = input_fn(call.body, content_type)
+                else:
+                    data = decode(call.body, content_type, self.columns, self.dtypes).frame
+                predict_fn = getattr(module, "predict_fn", None)
+                if predict_fn is not None:
+                    prediction = predict_fn(data, model, **extra)
+                else:
+                    prediction = model.predict(data)
+                output_fn = getattr(module, "output_fn", None)
+                accept = call.accept if call.accept and call.accept != "*/*" else _JSON
+                if output_fn is not None:
+                    result = output_fn(prediction, accept)
+                    body, out_type = result if isinstance(result, tuple) else (result, accept)
+                else:
+                    accept = choose_accept(call.accept, CONTENT_TYPES, _JSON)
+                    body, out_type = _default_output(prediction, accept)
+                rows = len(prediction) if hasattr(prediction, "__len__") else 1
+        except RequestError as exc:
+            return error_reply(exc.status, exc.message)
+        except Exception as exc:
+            return _model_error(exc)
+        if isinstance(body, str):
+            body = body.encode()
+        headers = {}
+        attributes = context.get("response_custom_attributes")
+        if attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = str(attributes)
+        return Reply(200, bytes(body), str(out_type), headers, rows=rows)
+
+
+def _content_type(call: Call) -> str:
+    return parse_media_type(call.content_type, "text/csv")
+
+
+def _numeric(dtype: str) -> bool:
+    return dtype.startswith(("int", "uint", "float", "Int", "UInt", "Float", "bool"))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _default_output(prediction: Any, accept: str) -> tuple[bytes, str]:
+    """SageMaker's default encoders for a script's prediction (JSON, CSV, JSON Lines, NPY)."""
+    if accept == "application/x-npy":
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(_plain(prediction)), allow_pickle=False)
+        return buffer.getvalue(), accept
+    values = _plain(prediction)
+    if accept == _JSON:
+        return json.dumps(values).encode(), accept
+    if not isinstance(values, list):
+        values = [values]
+    if accept == "application/jsonlines":
+        return "".join(json.dumps(v) + "\n" for v in values).encode(), accept
+    if accept == "text/csv":
+        lines = (",".join(map(str, v)) if isinstance(v, list) else str(v) for v in values)
+        return ("\n".join(lines) + "\n").encode(), accept
+    raise RequestError(406, f"unsupported Accept {accept!r}")
+
+
+class HandlerError(WorkbenchError):
+    """A model could not be loaded for serving."""
