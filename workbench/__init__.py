@@ -47,6 +47,7 @@ _LAZY = {
     "delete_endpoint": "workbench.serving",
     "update_endpoint": "workbench.serving",
     "DataCaptureConfig": "workbench.serving",
+    "Transformer": "workbench.serving",
     "Workspace": "workbench.core",
     "get_workspace": "workbench.core",
     "get_algorithm": "workbench.algorithms",

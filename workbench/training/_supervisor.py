@@ -324,23 +324,30 @@ class Supervisor:
         return artifacts
 
     def _record_outputs(self) -> dict[str, Any]:
-        """Processing jobs: checksum every output and link the job to each output's data."""
+        """Other jobs: checksum every output and link the job to each output's data.
+
+        The outputs are the spec's ``outputs`` ({name: folder}) when it has them, else every
+        folder of ``processing/output``.
+        """
         from ..core import fingerprint
 
         self._secondary("Uploading")
-        out_root = self.job_dir / "processing" / "output"
+        named = self.spec.get("outputs")
+        if named:
+            folders = [(name, Path(path)) for name, path in named.items()]
+        else:
+            out_root = self.job_dir / "processing" / "output"
+            folders = [(p.name, p) for p in sorted(out_root.iterdir()) if p.is_dir()]
         artifacts: dict[str, Any] = {}
-        for folder in sorted(p for p in out_root.iterdir() if p.is_dir()):
+        for name, folder in folders:
             files = sorted(f for f in folder.rglob("*") if f.is_file())
-            artifacts[folder.name] = {
+            artifacts[name] = {
                 "path": str(folder),
                 "files": {str(f.relative_to(folder)): sha256_file(f) for f in files},
                 "fingerprint": fingerprint(folder),
             }
             self.catalog.add_lineage(
-                (self.kind, self.name),
-                ("data", artifacts[folder.name]["fingerprint"]),
-                f"output:{folder.name}",
+                (self.kind, self.name), ("data", artifacts[name]["fingerprint"]), f"output:{name}"
             )
         return artifacts
 

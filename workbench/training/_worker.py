@@ -43,14 +43,28 @@ def run(spec: dict[str, Any]) -> int:
         return _run_script(spec)
     if spec["kind"] == "processing":
         return _run_processing(spec)
+    if spec["kind"] == "transform":
+        return _run_transform(spec)
     return _run_algorithm(spec)
 
 
 def _run_processing(spec: dict[str, Any]) -> int:
-    from workbench.exceptions import WorkbenchError
     from workbench.features._processing import run_in_job
 
-    print(f"{STARTED_MARKER}: processing job {spec['job_name']}", flush=True)
+    return _run_in_job(spec, "processing job", run_in_job)
+
+
+def _run_transform(spec: dict[str, Any]) -> int:
+    from workbench.serving._batch import run_in_job
+
+    return _run_in_job(spec, "transform job", run_in_job)
+
+
+def _run_in_job(spec: dict[str, Any], what: str, run_in_job: Any) -> int:
+    """Run a processing or transform job's code; WorkbenchError -> ClientError, else AlgorithmError."""
+    from workbench.exceptions import WorkbenchError
+
+    print(f"{STARTED_MARKER}: {what} {spec['job_name']}", flush=True)
     try:
         run_in_job(spec)
     except WorkbenchError as exc:
