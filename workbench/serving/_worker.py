@@ -65,6 +65,7 @@ class _Models:
         self.prefix = str(multi.get("model_prefix") or "")
         self.budget_mb = float(multi.get("memory_budget_mb") or 0)
         self.loaded: OrderedDict[str, Any] = OrderedDict()
+        self.threads = int(spec.get("threads") or 1)
 
     def get(self, target: str | None) -> tuple[Any, float]:
         """The handler for ``target`` and the milliseconds spent loading it (0 if cached)."""
@@ -88,6 +89,7 @@ class _Models:
             handler = Handler.load(name, workspace=self.workspace)
         except ResourceNotFound as exc:
             raise RequestError(404, f"TargetModel {target!r} not found: {exc}") from None
+        handler.set_threads(self.threads)
         self.loaded[name] = handler
         self._evict(keep=name)
         return handler, (time.perf_counter() - started) * 1000
