@@ -304,3 +304,38 @@ def test_a_dead_server_shows_as_failed(served):
     assert described["EndpointStatus"] == "Failed"
     assert "ended" in described["FailureReason"]
     wb.delete_endpoint("doomed", workspace=served["ws"])
+
+
+def test_a_recipe_model_takes_raw_records_with_strings_and_dates(served):
+    from workbench.features import Recipe, process
+
+    machines = wb.datasets.load("maintenance", size="small", seed=0)
+    target = "failure_within_7d"
+    sensors = ["temperature", "vibration", "pressure", "rpm", "torque", "tool_wear_min"]
+    recipe = (
+        Recipe(target=target, name="maintenance")
+        .add("drop", columns=["machine_id"])
+        .add("date_parts", columns=["timestamp"], parts=["month", "dayofweek"])
+        .add("one_hot", columns=["machine_type"])
+        .add("impute", columns=sensors, strategy="median")
+    )
+    job = process(machines, recipe, logs=False, workspace=served["ws"])
+    est = wb.Estimator(
+        algorithm="xgboost",
+        hyperparameters={"objective": "binary:logistic", "num_round": 5},
+        workspace=served["ws"],
+    )
+    model_name = est.fit(job.channels(), logs=False).name
+    variant = production_variant(model_name)
+    url = create_endpoint("recipe", [variant], workspace=served["ws"])["Url"]
+    raw = machines.drop(columns=[target]).head(3)
+    expected = wb.Model(model_name, workspace=served["ws"]).predict_proba(raw)[1].to_numpy()
+    body = json.dumps({"dataframe_records": json.loads(raw.to_json(orient="records", date_format="iso"))})
+    status, _, answer = invoke(url, body, content_type="application/json")
+    assert status == 200 and np.allclose(answer["predictions"], expected, atol=1e-6)
+    columns = served["ws"].catalog.get("endpoint", "recipe")["parameters"]["input_columns"]
+    assert "machine_type" in columns and target not in columns
+    csv = raw[columns].to_csv(header=False, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+    status, _, answer = invoke(url, csv, accept="application/json")
+    assert status == 200 and np.allclose([p["score"] for p in answer["predictions"]], expected, atol=1e-6)
+    wb.delete_endpoint("recipe", workspace=served["ws"])
