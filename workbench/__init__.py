@@ -40,6 +40,7 @@ _LAZY = {
     "Recipe": "workbench.features",
     "HyperparameterTuner": "workbench.tuning",
     "TuningPanel": "workbench.tuning",
+    "DeployPanel": "workbench.serving._panel",
     "Predictor": "workbench.serving",
     "deploy": "workbench.serving",
     "list_endpoints": "workbench.serving",

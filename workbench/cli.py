@@ -1,4 +1,4 @@
-"""The ``workbench`` command: run labs, list, describe and stop training jobs.
+"""The ``workbench`` command: run labs, manage training jobs and endpoints.
 
 Examples::
 
@@ -6,6 +6,9 @@ Examples::
     workbench jobs list
     workbench jobs describe xgboost-2026-11-21-10-00-00-000
     workbench jobs stop xgboost-2026-11-21-10-00-00-000
+    workbench endpoints list
+    workbench endpoints describe fraud
+    workbench endpoints delete fraud fraud-b
 """
 
 from __future__ import annotations
@@ -58,6 +61,17 @@ def _parser() -> argparse.ArgumentParser:
     stop = jobs.add_parser("stop", help="stop a training job")
     stop.add_argument("name")
     stop.set_defaults(func=_jobs_stop)
+
+    endpoints = sub.add_parser("endpoints", help="endpoints (model servers)").add_subparsers(
+        dest="endpoints_command"
+    )
+    endpoints.add_parser("list", help="list endpoints").set_defaults(func=_endpoints_list)
+    describe = endpoints.add_parser("describe", help="describe an endpoint (JSON)")
+    describe.add_argument("name")
+    describe.set_defaults(func=_endpoints_describe)
+    delete = endpoints.add_parser("delete", help="stop endpoints' servers and delete them")
+    delete.add_argument("names", nargs="+", metavar="NAME")
+    delete.set_defaults(func=_endpoints_delete)
     return parser
 
 
@@ -133,6 +147,38 @@ def _jobs_stop(args: argparse.Namespace) -> int:
     job = TrainingJob(args.name, workspace=args.workspace)
     job.stop()
     print(f"{args.name}: {job.status}")
+    return 0
+
+
+def _endpoints_list(args: argparse.Namespace) -> int:
+    from .serving import list_endpoints
+
+    frame = list_endpoints(args.workspace)
+    if frame.empty:
+        print("no endpoints")
+        return 0
+    print(frame[["name", "status", "url", "variants", "models"]].to_string(index=False))
+    return 0
+
+
+def _endpoints_describe(args: argparse.Namespace) -> int:
+    from .serving import describe_endpoint
+
+    print(json.dumps(describe_endpoint(args.name, args.workspace), indent=2, default=str))
+    return 0
+
+
+def _endpoints_delete(args: argparse.Namespace) -> int:
+    """Delete every named endpoint, or none when a name is unknown."""
+    from .core import get_workspace
+    from .serving import delete_endpoint
+
+    ws = get_workspace(args.workspace)
+    for name in args.names:
+        ws.catalog.get("endpoint", name)  # ResourceNotFound names the known endpoints
+    for name in dict.fromkeys(args.names):
+        delete_endpoint(name, workspace=ws)
+        print(f"{name}: deleted")
     return 0
 
 

@@ -339,3 +339,26 @@ def test_a_recipe_model_takes_raw_records_with_strings_and_dates(served):
     status, _, answer = invoke(url, csv, accept="application/json")
     assert status == 200 and np.allclose([p["score"] for p in answer["predictions"]], expected, atol=1e-6)
     wb.delete_endpoint("recipe", workspace=served["ws"])
+
+
+def test_another_kernel_finds_the_endpoint_by_name(served):
+    import subprocess
+    import sys
+
+    predictor = wb.deploy(served["xgb"], endpoint_name="shared", workspace=served["ws"])
+    row = csv_rows(served["frame"], 1)
+    code = (
+        "import sys, workbench as wb\n"
+        "from workbench.serving import CSVSerializer, Predictor, StringDeserializer\n"
+        "p = Predictor('shared', serializer=CSVSerializer(), deserializer=StringDeserializer())\n"
+        "print(p.predict(sys.argv[1], initial_args={'Accept': 'text/csv'}).strip())\n"
+    )
+    env = dict(os.environ, WORKBENCH_HOME=str(served["ws"].path))
+    out = subprocess.run(
+        [sys.executable, "-c", code, row], capture_output=True, text=True, env=env, check=True
+    )
+    assert float(out.stdout.strip()) == pytest.approx(_scores(served, "xgb", 1)[0], rel=1e-6)
+    csv_args = {"ContentType": "text/csv", "Accept": "text/csv"}
+    assert float(predictor.predict(row.encode(), initial_args=csv_args)) == float(out.stdout)
+    predictor.delete_endpoint()
+    assert "shared" not in set(wb.list_endpoints(workspace=served["ws"])["name"])

@@ -30,6 +30,8 @@ _LAZY = {
     "Predictor": "._predictor",
     "ModelError": "._predictor",
     "DataCaptureConfig": "._capture",
+    "DeployPanel": "._panel",
+    "DeployPanelState": "._panel",
     "Transformer": "._transform",
     "TransformJob": "._transform",
     "list_transform_jobs": "._transform",
