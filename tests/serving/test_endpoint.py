@@ -362,3 +362,18 @@ def test_another_kernel_finds_the_endpoint_by_name(served):
     assert float(predictor.predict(row.encode(), initial_args=csv_args)) == float(out.stdout)
     predictor.delete_endpoint()
     assert "shared" not in set(wb.list_endpoints(workspace=served["ws"])["name"])
+
+
+def test_a_tampered_model_artifact_is_refused(served):
+    from workbench.exceptions import ArtifactIntegrityError
+
+    est = wb.Estimator(
+        algorithm="xgboost", target="y",
+        hyperparameters={"objective": "binary:logistic", "num_round": 2}, workspace=served["ws"],
+    )  # fmt: skip
+    job = est.fit({"train": served["frame"].head(200)}, logs=False)
+    with open(job.model_data, "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ArtifactIntegrityError, match="sha256"):
+        wb.deploy(job.name, endpoint_name="tampered", workspace=served["ws"])
+    assert not served["ws"].catalog.exists("endpoint", "tampered")

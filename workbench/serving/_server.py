@@ -422,6 +422,7 @@ class Endpoint:
             r
             for r in self.catalog.list("monitoring-schedule", status="Scheduled")
             if r["parameters"].get("endpoint_name") == self.name
+            and r["parameters"].get("schedule_cron_expression") != "NOW"  # ran when created
         ]
         if not schedules:
             return
