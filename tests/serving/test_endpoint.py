@@ -330,14 +330,18 @@ def test_a_recipe_model_takes_raw_records_with_strings_and_dates(served):
     url = create_endpoint("recipe", [variant], workspace=served["ws"])["Url"]
     raw = machines.drop(columns=[target]).head(3)
     expected = wb.Model(model_name, workspace=served["ws"]).predict_proba(raw)[1].to_numpy()
-    body = json.dumps({"dataframe_records": json.loads(raw.to_json(orient="records", date_format="iso"))})
+    body = json.dumps(
+        {"dataframe_records": json.loads(raw.to_json(orient="records", date_format="iso"))}
+    )
     status, _, answer = invoke(url, body, content_type="application/json")
     assert status == 200 and np.allclose(answer["predictions"], expected, atol=1e-6)
     columns = served["ws"].catalog.get("endpoint", "recipe")["parameters"]["input_columns"]
     assert "machine_type" in columns and target not in columns
     csv = raw[columns].to_csv(header=False, index=False, date_format="%Y-%m-%dT%H:%M:%S")
     status, _, answer = invoke(url, csv, accept="application/json")
-    assert status == 200 and np.allclose([p["score"] for p in answer["predictions"]], expected, atol=1e-6)
+    assert status == 200 and np.allclose(
+        [p["score"] for p in answer["predictions"]], expected, atol=1e-6
+    )
     wb.delete_endpoint("recipe", workspace=served["ws"])
 
 

@@ -21,15 +21,17 @@ CONTENT_TYPES = [
 ACCEPTS = ["text/csv", "application/json", "application/jsonlines", "application/x-npy", "*/*",
            "", "image/png", "application/json;q=0.5, text/csv"]  # fmt: skip
 
-numbers = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**30), 10**30)
-)
+numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**30), 10**30))
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=8) | st.dictionaries(st.text(max_size=8), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=8) | st.dictionaries(st.text(max_size=8), inner, max_size=6)
+    ),
     max_leaves=40,
 )
-csv_cells = st.one_of(numbers.map(str), st.text(alphabet='0123456789.,-+eE"\n\r abcx\t', max_size=12))
+csv_cells = st.one_of(
+    numbers.map(str), st.text(alphabet='0123456789.,-+eE"\n\r abcx\t', max_size=12)
+)
 csv_bodies = st.lists(st.lists(csv_cells, min_size=0, max_size=9), max_size=6).map(
     lambda rows: "\n".join(",".join(r) for r in rows)
 )
@@ -39,18 +41,18 @@ structured = st.one_of(
     st.lists(st.lists(numbers, min_size=6, max_size=6), min_size=1, max_size=4).map(
         lambda rows: json.dumps({"instances": rows})
     ),
-    st.lists(st.dictionaries(st.sampled_from([f"x{i}" for i in range(7)]), numbers), max_size=3).map(
-        lambda recs: json.dumps({"dataframe_records": recs})
-    ),
+    st.lists(
+        st.dictionaries(st.sampled_from([f"x{i}" for i in range(7)]), numbers), max_size=3
+    ).map(lambda recs: json.dumps({"dataframe_records": recs})),
 )
-bodies = st.one_of(
-    csv_bodies.map(str.encode), structured.map(str.encode), st.binary(max_size=200)
-)
+bodies = st.one_of(csv_bodies.map(str.encode), structured.map(str.encode), st.binary(max_size=200))
 
 
 @pytest.fixture(scope="module")
 def fuzz_url(served):
-    url = create_endpoint("fuzz", [production_variant(served["xgb"])], workspace=served["ws"])["Url"]
+    url = create_endpoint("fuzz", [production_variant(served["xgb"])], workspace=served["ws"])[
+        "Url"
+    ]
     yield url
     wb.delete_endpoint("fuzz", workspace=served["ws"])
 
@@ -64,7 +66,9 @@ def fuzz_url(served):
 @given(body=bodies, content_type=st.sampled_from(CONTENT_TYPES), accept=st.sampled_from(ACCEPTS))
 def test_fuzzed_invocations_never_get_a_5xx(fuzz_url, body, content_type, accept):
     headers = {"Content-Type": content_type, "Accept": accept}
-    status, out, data = request(fuzz_url, "/invocations", body, {k: v for k, v in headers.items() if v})
+    status, out, data = request(
+        fuzz_url, "/invocations", body, {k: v for k, v in headers.items() if v}
+    )
     assert status < 500, (status, data[:300])
     if status >= 400:
         assert json.loads(data)["error"]  # every refusal says why
@@ -105,7 +109,9 @@ async def _connection(port: int, body: bytes, deadline: float) -> tuple[int, int
 @pytest.mark.slow
 def test_thirty_seconds_at_16_connections_without_an_error(served):
     url = create_endpoint(
-        "load", [production_variant(served["xgb"], initial_instance_count=2)], workspace=served["ws"]
+        "load",
+        [production_variant(served["xgb"], initial_instance_count=2)],
+        workspace=served["ws"],
     )["Url"]
     port = int(url.rsplit(":", 1)[1])
     body = csv_rows(served["frame"], 1).encode()
