@@ -386,6 +386,8 @@ class Endpoint:
                             worker.close()
                     variant.workers = [w for w in variant.workers if w.alive]
                 continue
+            if variant.name in self.starting:  # a caller is already starting one
+                continue
             missing = variant.instance_count - len(variant.workers)
             for _ in range(max(0, missing)):
                 try:
