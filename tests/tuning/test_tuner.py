@@ -110,6 +110,16 @@ def test_bayesian_maximize_finds_the_best_job(workspace, splits) -> None:
     best = frame.loc[frame.FinalObjectiveValue.idxmax(), "TrainingJobName"]
     assert tuner.best_training_job() == best
     assert tuner.study.best_value == frame.FinalObjectiveValue.max()
+    predictor = tuner.deploy(endpoint_name="tuned")
+    try:
+        assert wb.describe_endpoint("tuned")["ProductionVariants"][0]["ModelName"] == best
+        rows = splits[1].drop(columns="y").head(1)
+        body = (",".join(repr(float(v)) for v in rows.iloc[0]) + "\n").encode()
+        answer = predictor.predict(body, initial_args={"ContentType": "text/csv"})
+        expected = wb.Model(best).predict_proba(rows)[1].iloc[0]
+        assert float(answer) == pytest.approx(expected, rel=1e-6)
+    finally:
+        predictor.delete_endpoint()
 
 
 def test_grid_runs_every_combination(workspace, splits) -> None:

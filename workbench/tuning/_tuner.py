@@ -255,6 +255,22 @@ class HyperparameterTuner:
 
         return Estimator.attach(self.best_training_job(), workspace=self.workspace)
 
+    def deploy(
+        self, initial_instance_count: int = 1, instance_type: str = "local", **kwargs: Any
+    ) -> Any:
+        """Serve the best training job's model from a new endpoint; return a Predictor.
+
+        Example
+        -------
+        >>> predictor = tuner.deploy(endpoint_name="fraud-tuned")   # doctest: +SKIP
+        """
+        from ..serving import deploy
+
+        return deploy(
+            self.best_training_job(), initial_instance_count, instance_type,
+            workspace=self.workspace, **kwargs,
+        )  # fmt: skip
+
     def analytics(self) -> Any:
         """A :class:`TuningAnalytics` of the latest tuning job."""
         from ._analytics import TuningAnalytics
