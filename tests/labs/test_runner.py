@@ -93,3 +93,27 @@ def test_day2_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
     tuning = result.notebooks[1]["results"]
     assert tuning["tuned_roc_auc"] > 0.8
     assert workspace.catalog.exists("tuning-job", tuning["tuning_job"])
+
+
+@pytest.mark.slow
+def test_day3_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
+    try:
+        result = run_lab("day3", {"FAST": True}, run_dir=tmp_path / "run")
+    finally:
+        left = list(wb.list_endpoints()["name"])
+        for name in left:  # never leave a server running, even if the lab failed
+            wb.delete_endpoint(name)
+    assert left == [], f"the lab left endpoints running: {left}"
+    results = result.notebooks[0]["results"]
+    keys = {"endpoint_names", "variant_counts", "ab_auc", "batch_rows", "drift_violations",
+            "startup_s"}  # fmt: skip
+    assert keys <= set(results), sorted(keys - set(results))
+    assert len(results["endpoint_names"]) == 2
+    assert set(results["variant_counts"]) == set(results["ab_auc"]) == {"A", "B"}
+    assert min(results["variant_counts"].values()) > 0
+    assert max(results["ab_auc"].values()) > 0.8
+    assert results["batch_rows"] > 0
+    assert "amount" in results["drift_violations"]
+    assert results["normal_violations"] == []
+    assert 0 < results["startup_s"] < 30
+    assert workspace.catalog.exists("transform-job", results["transform_job"])
