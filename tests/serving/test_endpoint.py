@@ -1,3 +1,4 @@
+import contextlib
 import io
 import json
 import os
@@ -165,25 +166,34 @@ def test_variants_split_traffic_by_weight_and_target_variant_picks_one(served):
     wb.delete_endpoint("ab", workspace=served["ws"])
 
 
-def _load(url, row, stop, results):
-    while not stop.is_set():
-        status, headers, body = invoke(url, row)
-        results.append((status, body))
+@contextlib.contextmanager
+def _under_load(url, row, threads=4):
+    """Four clients calling the endpoint until the block ends; yields their results."""
+    stop, results = threading.Event(), []
+
+    def client():
+        while not stop.is_set():
+            status, _, body = invoke(url, row)
+            results.append((status, body))
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    time.sleep(0.3)
+    try:
+        yield results
+    finally:
+        stop.set()
+        for t in workers:
+            t.join()
 
 
 def test_update_endpoint_is_blue_green_with_no_failed_request(served):
     url = _deploy(served, "bluegreen", instance_count=2)
     row = csv_rows(served["frame"], 1)
-    stop, results = threading.Event(), []
-    threads = [threading.Thread(target=_load, args=(url, row, stop, results)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(0.3)
-    update_endpoint("bluegreen", model_name=served["xgb2"], workspace=served["ws"])
-    time.sleep(0.5)
-    stop.set()
-    for t in threads:
-        t.join()
+    with _under_load(url, row) as results:
+        update_endpoint("bluegreen", model_name=served["xgb2"], workspace=served["ws"])
+        time.sleep(0.5)
     assert len(results) > 20 and all(status == 200 for status, _ in results)
     new = _scores(served, "xgb2", 1)[0]
     assert float(results[-1][1]) == pytest.approx(new, rel=1e-6)
@@ -200,17 +210,10 @@ def test_update_endpoint_is_blue_green_with_no_failed_request(served):
 def test_a_killed_worker_is_restarted_and_almost_no_request_fails(served):
     url = _deploy(served, "heal", instance_count=2)
     row = csv_rows(served["frame"], 1)
-    stop, results = threading.Event(), []
-    threads = [threading.Thread(target=_load, args=(url, row, stop, results)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(0.3)
-    victim = _workers(served, "heal")[0]
-    os.kill(victim.pid, signal.SIGKILL)
-    time.sleep(2.5)
-    stop.set()
-    for t in threads:
-        t.join()
+    with _under_load(url, row) as results:
+        victim = _workers(served, "heal")[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        time.sleep(2.5)
     failed = sum(1 for status, _ in results if status != 200)
     assert len(results) > 100 and failed / len(results) < 0.01, (failed, len(results))
     assert victim.pid not in {p.pid for p in _workers(served, "heal")}

@@ -63,6 +63,15 @@ def _to_bytes(data: Any) -> bytes:
     raise ValueError(f"expected str or bytes, got {type(data).__name__}")
 
 
+def _encoded(data: Any, text: bool) -> bytes | None:
+    """The bytes of data that is already encoded: a stream, bytes, or (``text``) a str."""
+    if hasattr(data, "read"):
+        return _to_bytes(data.read())
+    if isinstance(data, bytes | bytearray | memoryview) or (text and isinstance(data, str)):
+        return _to_bytes(data)
+    return None
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready Python: NumPy objects converted, NaN and infinities as None."""
     if isinstance(value, float):
@@ -174,10 +183,9 @@ class CSVSerializer(SimpleBaseSerializer):
         super().__init__(content_type)
 
     def serialize(self, data: Any) -> bytes:
-        if hasattr(data, "read"):
-            return _to_bytes(data.read())
-        if isinstance(data, str | bytes | bytearray | memoryview):
-            return _to_bytes(data)
+        raw = _encoded(data, text=True)
+        if raw is not None:
+            return raw
         if _is_dataframe(data):
             data = data.to_numpy() if not data.empty else []
         elif hasattr(data, "to_numpy"):  # a pandas Series: one row
@@ -218,10 +226,9 @@ class JSONSerializer(SimpleBaseSerializer):
         super().__init__(content_type)
 
     def serialize(self, data: Any) -> bytes:
-        if hasattr(data, "read"):
-            return _to_bytes(data.read())
-        if isinstance(data, bytes | bytearray | memoryview):
-            return bytes(data)
+        raw = _encoded(data, text=False)
+        if raw is not None:
+            return raw
         if _is_dataframe(data):
             split = {"columns": [str(c) for c in data.columns], "data": data.to_numpy().tolist()}
             return _json({"dataframe_split": split}).encode()
@@ -243,10 +250,9 @@ class JSONLinesSerializer(SimpleBaseSerializer):
         super().__init__(content_type)
 
     def serialize(self, data: Any) -> bytes:
-        if hasattr(data, "read"):
-            return _to_bytes(data.read())
-        if isinstance(data, str | bytes | bytearray | memoryview):
-            return _to_bytes(data)
+        raw = _encoded(data, text=True)
+        if raw is not None:
+            return raw
         if _is_dataframe(data):
             columns = [str(c) for c in data.columns]
             data = [dict(zip(columns, row)) for row in data.to_numpy().tolist()]
@@ -273,10 +279,9 @@ class NumpySerializer(SimpleBaseSerializer):
     def serialize(self, data: Any) -> bytes:
         import numpy as np
 
-        if hasattr(data, "read"):
-            return _to_bytes(data.read())
-        if isinstance(data, bytes | bytearray | memoryview):
-            return bytes(data)
+        raw = _encoded(data, text=False)
+        if raw is not None:
+            return raw
         if _is_dataframe(data):
             data = data.to_numpy()
         if isinstance(data, list) and not data:
