@@ -256,6 +256,19 @@ def test_multi_model_endpoint_loads_each_target_model_on_first_use(served):
     wb.delete_endpoint("many", workspace=served["ws"])
 
 
+def test_multi_model_workers_unload_the_least_recently_used_model_over_budget(served):
+    tight = MultiDataModel("tight", "xgboost-", memory_budget_mb=1, workspace=served["ws"])
+    tight.deploy()  # a 1 MB budget: each worker keeps only the model it loaded last
+    url = wb.describe_endpoint("tight", workspace=served["ws"])["Url"]
+    row = csv_rows(served["frame"], 1)
+    loads = [
+        "x-workbench-model-load-ms" in invoke(url, row, target_model=served[key])[1]
+        for key in ("xgb", "xgb", "xgb2", "xgb")
+    ]
+    assert loads == [True, False, True, True]  # xgb was unloaded when xgb2 came in
+    wb.delete_endpoint("tight", workspace=served["ws"])
+
+
 def test_data_capture_writes_sagemakers_layout(served):
     from workbench.serving._capture import read_captured
 
