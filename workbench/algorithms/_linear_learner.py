@@ -377,16 +377,16 @@ class LinearLearnerModel:
             return np.argmax(score, axis=1).astype(np.int64)
         return score
 
-    def response_rows(self, X: np.ndarray) -> list[dict[str, Any]]:
-        """SageMaker Linear Learner's endpoint answer: ``score`` (+ ``predicted_label``) per row."""
+    def response_columns(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """SageMaker Linear Learner's endpoint answer, as columns: ``score`` (+ ``predicted_label``)."""
         score = self.score(X)
         if self.predictor_type == "regressor":
-            return [{"score": s} for s in score.tolist()]
+            return {"score": score}
         if self.predictor_type == "binary_classifier":
-            labels = (score >= self.threshold).astype(np.int64).tolist()
+            labels = (score >= self.threshold).astype(np.int64)
         else:
-            labels = np.argmax(score, axis=1).tolist()
-        return [{"score": s, "predicted_label": lab} for s, lab in zip(score.tolist(), labels)]
+            labels = np.argmax(score, axis=1).astype(np.int64)
+        return {"score": score, "predicted_label": labels}
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, n_classes)``; classifiers only."""

@@ -315,12 +315,9 @@ class XGBoostModel:
         """What SageMaker's XGBoost endpoint returns: probabilities, margins or values."""
         return self.booster.inplace_predict(np.asarray(X, dtype=np.float64))
 
-    def response_rows(self, X: np.ndarray) -> list[dict[str, Any]]:
-        """SageMaker XGBoost's endpoint answer: ``{"score": s}`` per row (a list for multi:softprob)."""
-        scores = self.score(X)
-        if scores.ndim == 2:
-            return [{"score": row} for row in scores.tolist()]
-        return [{"score": s} for s in scores.tolist()]
+    def response_columns(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """SageMaker XGBoost's endpoint answer, as columns: ``score`` (2-D for multi:softprob)."""
+        return {"score": self.score(X)}
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         raw = self.score(X)

@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import ValidationError, WorkbenchError
-from ._codec import CONTENT_TYPES, RequestError, choose_accept, decode, encode, parse_media_type
+from ._codec import (
+    CONTENT_TYPES,
+    Decoded,
+    RequestError,
+    choose_accept,
+    decode,
+    encode_columns,
+    parse_media_type,
+)
 
 __all__ = ["Call", "Handler", "Reply", "error_reply"]
 
@@ -117,8 +125,8 @@ class Handler:
                 return self._invoke_script(call)
             decoded = decode(call.body, _content_type(call), self.columns, self.dtypes)
             accept = self._accept(call, decoded.style)
-            rows = self._predict_rows(decoded.frame)
-            return self._reply(call, rows, accept, decoded.style)
+            columns = self._predict(decoded)
+            return self._reply(call, columns, accept, decoded.style)
         except RequestError as exc:
             return error_reply(exc.status, exc.message)
         except ValidationError as exc:  # the recipe or the model refused the values
@@ -146,21 +154,29 @@ class Handler:
         if decoded:
             import pandas as pd
 
-            frames = [d.frame for _, d, _ in decoded]
-            same = all(list(f.columns) == list(frames[0].columns) for f in frames)
+            parts = [d for _, d, _ in decoded]
             try:
-                if not same:
-                    raise ValueError("calls with different columns")
-                rows = self._predict_rows(pd.concat(frames, ignore_index=True))
+                arrays = [d.array for d in parts]
+                if self.model.recipe is None and all(a is not None for a in arrays):
+                    if len({a.shape[1] for a in arrays}) != 1:  # type: ignore[union-attr]
+                        raise ValueError("calls with different columns")
+                    merged = Decoded(None, "sagemaker", np.concatenate(arrays))  # type: ignore[arg-type]
+                else:
+                    frames = [d.frame for d in parts]
+                    if any(list(f.columns) != list(frames[0].columns) for f in frames):
+                        raise ValueError("calls with different columns")
+                    merged = Decoded(pd.concat(frames, ignore_index=True))
+                columns = self._predict(merged)
             except Exception:
                 for i, _, _ in decoded:
                     replies[i] = self.invoke(calls[i])
             else:
                 start = 0
-                for (i, d, accept), frame in zip(decoded, frames):
-                    n = len(frame)
-                    replies[i] = self._reply(calls[i], rows[start : start + n], accept, d.style)
-                    start += n
+                for (i, d, accept), part in zip(decoded, parts):
+                    end = start + len(part)
+                    part = {key: value[start:end] for key, value in columns.items()}
+                    replies[i] = self._reply(calls[i], part, accept, d.style)
+                    start = end
         return [r for r in replies if r is not None]
 
     # -- built-in algorithms -----------------------------------------------------------
@@ -172,23 +188,27 @@ class Handler:
             default = _JSON
         return choose_accept(call.accept, CONTENT_TYPES, default)
 
-    def _predict_rows(self, frame: Any) -> list[dict[str, Any]]:
+    def _predict(self, decoded: Decoded) -> dict[str, np.ndarray]:
+        """The model's answer as columns (one array per SageMaker response key)."""
         model = self.model
         if model.recipe is not None:
-            matrix = model.recipe.transform(frame).to_numpy(dtype=np.float64)
+            matrix = model.recipe.transform(decoded.frame).to_numpy(dtype=np.float64)
+        elif decoded.array is not None:  # the decoder's float matrix: no DataFrame at all
+            matrix = decoded.array
         else:
-            matrix = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-        rows = getattr(model._impl, "response_rows", None)
-        if rows is not None:
-            return rows(matrix)
-        return [{"score": v} for v in np.asarray(model._impl.predict(matrix)).tolist()]
+            matrix = decoded.frame.to_numpy(dtype=np.float64, na_value=np.nan)
+        columns = getattr(model._impl, "response_columns", None)
+        if columns is not None:
+            return columns(matrix)
+        return {"score": np.asarray(model._impl.predict(matrix))}
 
-    def _reply(self, call: Call, rows: list[dict[str, Any]], accept: str, style: str) -> Reply:
-        body, content_type = encode(rows, accept, style)
+    def _reply(self, call: Call, columns: dict[str, np.ndarray], accept: str, style: str) -> Reply:
+        body, content_type = encode_columns(columns, accept, style)
         headers = {}
         if call.custom_attributes:  # built-ins echo the caller's attributes back
             headers["X-Amzn-SageMaker-Custom-Attributes"] = call.custom_attributes
-        return Reply(200, body, content_type, headers, rows=len(rows))
+        rows = len(next(iter(columns.values()))) if columns else 0
+        return Reply(200, body, content_type, headers, rows=rows)
 
     # -- script mode -------------------------------------------------------------------
     def _wants_context(self) -> bool:

@@ -29,6 +29,11 @@ from typing import Any
 __all__ = ["encode_frame", "FrameReader", "serve"]
 
 _HEADER = struct.Struct("!I")
+# recv(n) allocates n bytes before it shrinks to what arrived; 1 MB would be an mmap and
+# page faults per call. Large bodies simply take several reads.
+_RECV = 64 * 1024
+_SPIN_S = 0.002
+_SPIN_MAX_BODY = 16 * 1024  # after larger calls, polling would only take a CPU from others
 
 
 def encode_frame(message: Any) -> bytes:
@@ -129,9 +134,12 @@ def serve(sock: socket.socket, spec: dict[str, Any]) -> int:
     reader = FrameReader()
     queue: list[Any] = []
     fd = sock.fileno()
+    small = True  # were the last calls small (worth polling for the next one)?
     while True:
         if not queue:
-            data = sock.recv(1 << 20)
+            if small:
+                _spin(fd)
+            data = sock.recv(_RECV)
             if not data:
                 return 0
             queue.extend(reader.feed(data))
@@ -142,11 +150,12 @@ def serve(sock: socket.socket, spec: dict[str, Any]) -> int:
             ready, _, _ = select.select([fd], [], [], timeout)
             if not ready:
                 break
-            data = sock.recv(1 << 20)
+            data = sock.recv(_RECV)
             if not data:
                 return 0
             queue.extend(reader.feed(data))
         work, queue = queue[:max_batch], queue[max_batch:]
+        small = all(len(item[2].body) <= _SPIN_MAX_BODY for item in work)
         out = bytearray()
         for target, group in _by_target(work):
             started = time.perf_counter()
@@ -169,6 +178,22 @@ def serve(sock: socket.socket, spec: dict[str, Any]) -> int:
                     reply.headers["X-Workbench-Model-Load-Ms"] = f"{load_ms:.1f}"
                 out += encode_frame((call_id, reply, model_us))
         sock.sendall(out)
+
+
+def _spin(fd: int, seconds: float = _SPIN_S) -> None:
+    """Poll for the next call a moment before blocking on it.
+
+    A process that sleeps between calls wakes on a cold CPU: in a VM, one row's prediction
+    took 0.52 ms back to back and 0.76 ms after 1 ms asleep. Under steady traffic the next
+    call comes within this window; ``sched_yield`` hands the CPU to anyone who needs it.
+    Only after small calls: with large ones the poll takes a CPU (or its hyperthread
+    sibling) that the server needs to read the next body.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 0)[0]:
+            return
+        os.sched_yield()
 
 
 def _by_target(work: list[Any]) -> list[tuple[Any, list[Any]]]:
