@@ -9,11 +9,12 @@ ways on loopback, one worker each:
 * MLflow: ``mlflow models serve`` in its own virtualenv (``.bench/mlflow``, created with uv
   on first run; skipped with a note if it cannot be installed).
 
-Measured for each: single-row p50 / p99 over 2,000 sequential keep-alive requests;
-throughput with 16 keep-alive connections for 15 s (an asyncio client on uvloop, with
-TCP_NODELAY like every client here); p50 of 1,000-row CSV requests; start-up from the
-start call until ``/ping`` answers (for workbench: the ``deploy`` call, which returns once
-the endpoint answers).
+Measured for each, with all three servers up and the measurements alternating between
+them in 4 rounds (so the machine's drift hits them alike): single-row p50 / p99 over 2,000
+sequential keep-alive requests; throughput with 16 keep-alive connections for 15 s in all
+(an asyncio client on uvloop, with TCP_NODELAY like every client here); p50 of 200
+1,000-row CSV requests; start-up from the start call until ``/ping`` answers (for
+workbench: the ``deploy`` call, which returns once the endpoint answers).
 
 Run: .venv/bin/python benchmarks/serving.py [--duration 15] [--requests 2000] [--no-mlflow]
 The last line is JSON with every figure and p50_ratio, throughput_ratio (workbench over
@@ -112,8 +113,12 @@ def train(workdir: Path) -> tuple[str, Path, np.ndarray]:
     return job.name, ubj, X[:1000]
 
 
-def csv_body(rows: np.ndarray) -> bytes:
-    return ("\n".join(",".join(repr(float(v)) for v in row) for row in rows) + "\n").encode()
+def csv_body(rows: np.ndarray, header: bool = False) -> bytes:
+    """Label-free CSV rows; MLflow's CSV input needs a header row, SageMaker's has none."""
+    lines = [",".join(repr(float(v)) for v in row) for row in rows]
+    if header:
+        lines.insert(0, ",".join(f"f{i}" for i in range(rows.shape[1])))
+    return ("\n".join(lines) + "\n").encode()
 
 
 def sequential(port: int, body: bytes, n: int) -> list[float]:
@@ -178,17 +183,32 @@ def throughput(port: int, body: bytes, seconds: float, connections: int = 16) ->
     return {"rps": ok / seconds, "errors": errors}
 
 
-def measure(port: int, rows: np.ndarray, args: argparse.Namespace) -> dict:
-    one, thousand = csv_body(rows[:1]), csv_body(rows[:1000])
-    single = sequential(port, one, args.requests)
-    batch = sequential(port, thousand, 200)
-    load = throughput(port, one, args.duration)
+ROUNDS = 4  # measurements alternate between the servers, so drift hits them alike
+
+
+def measure(servers: dict[str, tuple[int, bool]], rows: np.ndarray, args) -> dict[str, dict]:
+    """Every figure for every server, in alternating rounds; ``servers``: name -> (port, header)."""
+    samples: dict[str, dict[str, list]] = {
+        name: {"single": [], "batch": [], "rps": [], "errors": []} for name in servers
+    }
+    for _ in range(ROUNDS):
+        for name, (port, header) in servers.items():
+            one, thousand = csv_body(rows[:1], header), csv_body(rows[:1000], header)
+            got = samples[name]
+            got["single"] += sequential(port, one, args.requests // ROUNDS)
+            got["batch"] += sequential(port, thousand, 200 // ROUNDS)
+            load = throughput(port, one, args.duration / ROUNDS)
+            got["rps"].append(load["rps"])
+            got["errors"].append(load["errors"])
     return {
-        "p50_ms": round(statistics.median(single), 3),
-        "p99_ms": round(float(np.percentile(single, 99)), 3),
-        "rps_16": round(load["rps"], 1),
-        "errors_16": load["errors"],
-        "batch_1000_p50_ms": round(statistics.median(batch), 3),
+        name: {
+            "p50_ms": round(statistics.median(got["single"]), 3),
+            "p99_ms": round(float(np.percentile(got["single"], 99)), 3),
+            "rps_16": round(statistics.mean(got["rps"]), 1),
+            "errors_16": sum(got["errors"]),
+            "batch_1000_p50_ms": round(statistics.median(got["batch"]), 3),
+        }
+        for name, got in samples.items()
     }
 
 
@@ -232,6 +252,8 @@ def mlflow_server(workdir: Path, ubj: Path) -> tuple[subprocess.Popen | None, in
         [str(MLFLOW_VENV / "bin" / "mlflow"), "models", "serve", "-m", str(model_dir),
          "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # mlflow starts its server with `bash -c "exec uvicorn ..."`: uvicorn must be on PATH
+        env=dict(os.environ, PATH=f"{MLFLOW_VENV / 'bin'}{os.pathsep}{os.environ['PATH']}"),
     )  # fmt: skip
     try:
         wait_ping(port, timeout=180)
@@ -254,36 +276,34 @@ def main() -> None:
     name, ubj, rows = train(workdir)
     print("model trained", flush=True)
     result: dict = {}
-
-    proc, port, startup = minimal_server(workdir, ubj)
+    procs: list[subprocess.Popen] = []
+    servers: dict[str, tuple[int, bool]] = {}
     try:
-        result["minimal"] = {**measure(port, rows, args), "startup_s": round(startup, 3)}
+        proc, port, startup = minimal_server(workdir, ubj)
+        procs.append(proc)
+        servers["minimal"] = (port, False)
+        startups = {"minimal": startup}
+        wb.training.warm_up(wait=True)  # the kernel's fork server, as in a notebook session
+        started = time.perf_counter()
+        wb.deploy(name, endpoint_name="bench")
+        startups["workbench"] = time.perf_counter() - started
+        servers["workbench"] = (int(wb.describe_endpoint("bench")["Url"].rsplit(":", 1)[1]), False)
+        note = "skipped (--no-mlflow)"
+        if not args.no_mlflow:
+            proc, port, startup, note = mlflow_server(workdir, ubj)
+            if proc is not None:
+                procs.append(proc)
+                servers["mlflow"] = (port, True)  # MLflow's CSV input needs a header row
+                startups["mlflow"] = startup
+        for key, figures in measure(servers, rows, args).items():
+            result[key] = {**figures, "startup_s": round(startups[key], 3)}
+            print(key, result[key], flush=True)
     finally:
-        proc.terminate()
-        proc.wait()
-    print("minimal", result["minimal"], flush=True)
-
-    wb.training.warm_up(wait=True)  # the kernel's fork server, as in a notebook session
-    started = time.perf_counter()
-    wb.deploy(name, endpoint_name="bench")
-    startup = time.perf_counter() - started
-    port = int(wb.describe_endpoint("bench")["Url"].rsplit(":", 1)[1])
-    try:
-        result["workbench"] = {**measure(port, rows, args), "startup_s": round(startup, 3)}
-    finally:
-        wb.delete_endpoint("bench")
-    print("workbench", result["workbench"], flush=True)
-
-    note = "skipped (--no-mlflow)"
-    if not args.no_mlflow:
-        proc, port, startup, note = mlflow_server(workdir, ubj)
-        if proc is not None:
-            try:
-                result["mlflow"] = {**measure(port, rows, args), "startup_s": round(startup, 3)}
-            finally:
-                proc.terminate()
-                proc.wait()
-            print("mlflow", result["mlflow"], flush=True)
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+        if "workbench" in servers:
+            wb.delete_endpoint("bench")
     wbr, mini, mlf = result["workbench"], result["minimal"], result.get("mlflow")
     result.update(
         p50_ratio=round(wbr["p50_ms"] / mini["p50_ms"], 3),
