@@ -397,3 +397,75 @@ def test_a_tampered_model_artifact_is_refused(served):
     with pytest.raises(ArtifactIntegrityError, match="sha256"):
         wb.deploy(job.name, endpoint_name="tampered", workspace=served["ws"])
     assert not served["ws"].catalog.exists("endpoint", "tampered")
+
+
+HANDLERS = """
+import json, os
+import numpy as np
+
+
+def model_fn(model_dir):
+    return {"offset": 10.0}
+
+
+def input_fn(body, content_type):
+    if content_type != "application/json":
+        raise ValueError(f"this model takes JSON, not {content_type}")
+    return np.asarray(json.loads(body)["values"], dtype=float)
+
+
+def predict_fn(data, model, context):
+    context["response_custom_attributes"] = "seen=" + str(context["custom_attributes"])
+    return data + model["offset"]
+
+
+def output_fn(prediction, accept):
+    return json.dumps({"shifted": prediction.tolist()}), "application/json"
+
+
+if __name__ == "__main__":
+    open(os.path.join(os.environ["SM_MODEL_DIR"], "marker"), "w").write("ok")
+"""
+
+TRANSFORM = """
+import os
+
+
+def model_fn(model_dir):
+    return "upper"
+
+
+def transform_fn(model, body, content_type, accept):
+    return body.decode().upper().encode(), "text/plain"
+
+
+if __name__ == "__main__":
+    open(os.path.join(os.environ["SM_MODEL_DIR"], "marker"), "w").write("ok")
+"""
+
+
+@pytest.mark.parametrize("script", [HANDLERS, TRANSFORM])
+def test_script_models_serve_through_their_inference_handlers(served, tmp_path, script):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "inference.py").write_text(script)
+    est = wb.Estimator(entry_point="inference.py", source_dir=str(src), workspace=served["ws"])
+    name = est.fit({"train": served["frame"].head(20)}, logs=False).name
+    url = create_endpoint("handlers", [production_variant(name)], workspace=served["ws"])["Url"]
+    try:
+        if script is HANDLERS:
+            status, headers, body = invoke(
+                url,
+                '{"values": [1, 2.5]}',
+                content_type="application/json",
+                custom_attributes="t=1",
+            )
+            assert status == 200 and body == {"shifted": [11.0, 12.5]}
+            assert headers["x-amzn-sagemaker-custom-attributes"] == "seen=t=1"
+            status, _, body = invoke(url, "1,2\n")  # input_fn refuses CSV: a model error
+            assert status == 500 and "takes JSON" in body["error"]
+        else:
+            status, headers, body = invoke(url, b"abc", content_type="text/plain")
+            assert status == 200 and body == b"ABC" and headers["content-type"] == "text/plain"
+    finally:
+        wb.delete_endpoint("handlers", workspace=served["ws"])
