@@ -201,7 +201,6 @@ class Endpoint:
         self.variants: dict[str, Variant] = {}
         self.total_weight = 0.0
         self.next_id = 0
-        self.listeners: list[socket.socket] = []
         self.last_request = time.monotonic()
         self.cold_starts: list[float] = []
         self.capture: Any = None
@@ -233,6 +232,7 @@ class Endpoint:
         if pid == 0:  # the worker; it never returns into the event loop
             code = 1
             try:
+                signal.set_wakeup_fd(-1)  # the event loop's signal socket is closed next
                 _close_sockets_except(keep)
                 from ..training._worker import _die_with_parent
 
