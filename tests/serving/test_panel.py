@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import psutil
 import pytest
@@ -15,6 +14,7 @@ from workbench.exceptions import ValidationError
 from workbench.serving import create_endpoint, describe_endpoint, production_variant
 from workbench.serving._panel import DeployPanel, endpoint_chart_png
 
+from .._helpers import wait_for as _wait_for
 from .conftest import csv_rows
 
 PNG = b"\x89PNG"
@@ -23,15 +23,6 @@ ZEROS = "0,0,0,0,0,0"
 
 def _panel(served, *args, **kwargs) -> DeployPanel:
     return DeployPanel(*args, workspace=served["ws"], poll_interval=0.2, **kwargs)
-
-
-def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _delete(served, name: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import ipywidgets as widgets
 import pandas as pd
@@ -15,6 +14,8 @@ from workbench.algorithms import Hyperparameter, HyperparameterSchema, get_algor
 from workbench.exceptions import ValidationError, WorkbenchError
 from workbench.training import list_training_jobs
 from workbench.training._panel import SPLIT, TrainingPanel
+
+from .._helpers import wait_for as _wait_for
 
 PNG = b"\x89PNG"
 
@@ -35,15 +36,6 @@ def panel(workspace, frame) -> TrainingPanel:
 def _fill(form: HyperparameterForm, **values: object) -> None:
     for name, value in values.items():
         form.widgets[name].value = value
-
-
-def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # -- hyperparameter form -----------------------------------------------------------------

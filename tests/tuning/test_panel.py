@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import ipywidgets as widgets
 import pandas as pd
@@ -13,6 +12,8 @@ from workbench.algorithms import get_algorithm
 from workbench.training import Estimator
 from workbench.tuning import CategoricalParameter, ContinuousParameter, IntegerParameter
 from workbench.tuning._panel import TuningPanel, best_so_far_png
+
+from .._helpers import wait_for as _wait_for
 
 PNG = b"\x89PNG"
 XGB = {"objective": "binary:logistic", "num_round": 10}
@@ -29,15 +30,6 @@ def _panel(workspace, splits, **hyperparameters: object) -> TuningPanel:
     return TuningPanel(
         estimator, {"train": train, "validation": valid}, workspace=workspace, poll_interval=0.1
     )
-
-
-def _wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _rows(table_html: str) -> int:
