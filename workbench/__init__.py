@@ -49,14 +49,19 @@ _LAZY = {
     "update_endpoint": "workbench.serving",
     "DataCaptureConfig": "workbench.serving",
     "Transformer": "workbench.serving",
+    "LabelingJob": "workbench.labelling",
+    "LabelingPanel": "workbench.labelling._panel",
+    "AutoLabeling": "workbench.labelling",
+    "SimulatedAnnotator": "workbench.labelling",
+    "list_labeling_jobs": "workbench.labelling",
     "Workspace": "workbench.core",
     "get_workspace": "workbench.core",
     "get_algorithm": "workbench.algorithms",
     "list_algorithms": "workbench.algorithms",
 }
 _SUBPACKAGES = (
-    "algorithms", "core", "datasets", "evaluation", "exceptions", "features", "labs", "monitoring",
-    "serving", "training", "tuning",
+    "algorithms", "core", "datasets", "evaluation", "exceptions", "features", "labelling", "labs",
+    "monitoring", "serving", "training", "tuning",
 )  # fmt: skip
 
 __all__ = sorted([*_LAZY, *_SUBPACKAGES, "__version__"])

@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,6 +126,28 @@ class Catalog:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    # -- tables owned by capabilities ----------------------------------------------------
+    def ensure_schema(self, script: str) -> None:
+        """Run ``CREATE ... IF NOT EXISTS`` statements for a capability's own tables, once."""
+        done = self._local.__dict__.setdefault("schemas", set())
+        if script not in done:
+            with self._write() as conn:
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+            done.add(script)
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error.
+
+        For capabilities that keep their own tables in the workspace database (the
+        labelling answers): every statement inside is one atomic write.
+        """
+        return self._write()
+
+    def reader(self) -> AbstractContextManager[sqlite3.Connection]:
+        """This thread's connection, for reads outside a transaction."""
+        return self._connect()
 
     # -- objects -----------------------------------------------------------------------
     def create(
