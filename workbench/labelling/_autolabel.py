@@ -314,8 +314,7 @@ def run_round(job: LabelingJob) -> dict[str, Any]:
         left = rest[size:]
         if len(batch) == 0 and len(left):
             reason = "not labelled: the human budget (max_human_labeled_objects) is used up"
-            for i in left:
-                store.fail(int(i), reason)
+            job.fail_items([int(i) for i in left], reason)
         report.update(auto_labeled=len(auto_rows), next_batch=len(batch), held=len(left))
         report["done"] = len(batch) == 0
         rounds.append(report)

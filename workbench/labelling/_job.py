@@ -445,12 +445,20 @@ class LabelingJob:
 
     def fail_item(self, item: int, reason: str) -> None:
         """Take an item out of the job (e.g. its image cannot be read), with the reason."""
-        if self._started().fail(item, reason):
+        self.fail_items([item], reason)
+
+    def fail_items(self, items: list[int], reason: str) -> None:
+        """Take items out of the job with one reason; they are listed in :meth:`failures`."""
+        store = self._started()
+        failed = [int(i) for i in items if store.fail(int(i), reason)]
+        if failed:
+            field = "source-ref" if self._media(self.task) == "image" else "source"
             with open(self.folder / "failures.jsonl", "a", encoding="utf-8") as handle:
-                line = self.item(item).line
-                row = ItemFailure(line, reason, item=item, field="source-ref")
-                handle.write(json.dumps(row.as_dict()) + "\n")
+                for item in failed:
+                    row = ItemFailure(self.item(item).line, reason, item=item, field=field)
+                    handle.write(json.dumps(row.as_dict()) + "\n")
         self._record_counts()
+        self._maybe_complete()
 
     def submit_answers(self, answers: pd.DataFrame) -> pd.DataFrame:
         """Save many answers (columns ``item``, ``annotator``, ``answer``; ``seconds`` optional).

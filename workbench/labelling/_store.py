@@ -194,6 +194,9 @@ class AnswerStore:
             if row is None:
                 raise ValidationError("item", item, "an item id of this job")
             state, answers, required = row
+            if state == "complete":
+                raise AnswerRejected(f"Item {item} is complete: it already has its {required} "
+                                     "answer(s)")  # fmt: skip
             if state != "open":
                 raise AnswerRejected(
                     f"Item {item} is {state}, not open for answers"
