@@ -49,7 +49,9 @@ def digits(tmp_path_factory):
 
 def test_the_loop_labels_most_digits_by_model_and_stays_accurate(workspace, digits):
     manifest, truth = digits
-    config = AutoLabeling(target_accuracy=0.97, initial_count=120, batch_size=40)
+    config = AutoLabeling(
+        target_accuracy=0.97, initial_count=120, batch_size=40, confidence_level=0.95
+    )
     job = LabelingJob(manifest, task_type="image-classification", labels=list(range(10)),
                       annotators=["a", "b", "c"], auto_labeling=config,
                       workspace=workspace).start()  # fmt: skip

@@ -418,6 +418,9 @@ class LabelingJob:
         store = self._started()
         self.item(item)
         value = self.check_answer(item, answer)
+        status = self.status
+        if status != "InProgress":
+            raise AnswerRejected(f"Labelling job {self.name!r} is {status}; it takes no answers")
         _, active = store.submit(annotator, item, value, seconds)
         if not active:
             self._maybe_complete()
@@ -432,6 +435,9 @@ class LabelingJob:
 
     def undo(self, annotator: str) -> Task | None:
         """Withdraw ``annotator``'s latest answer; returns that item as the next task."""
+        status = self.status
+        if status not in ("InProgress", "Completed"):
+            raise AnswerRejected(f"Labelling job {self.name!r} is {status}; answers are final")
         got = self._started().undo(annotator, float(self.task_time_limit))
         if got is None:
             return None
@@ -441,7 +447,13 @@ class LabelingJob:
                 KIND, str(self.name), status="InProgress", expected_status=["Completed"],
                 message=f"answer on item {item} withdrawn by {annotator}",
             )  # fmt: skip
-        return self._make_task(item, annotator, previous=answer)
+        task = self._make_task(item, annotator, previous=answer)
+        if task is None:
+            raise AnswerRejected(
+                f"The answer on item {item} was withdrawn, but the item can no longer be read "
+                "and is now failed (see failures())"
+            )
+        return task
 
     def fail_item(self, item: int, reason: str) -> None:
         """Take an item out of the job (e.g. its image cannot be read), with the reason."""

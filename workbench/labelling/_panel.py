@@ -504,7 +504,8 @@ class LabelingPanel:
         self.keys.close()
         if isinstance(self.control, _BoxDrawer):
             self.control.events.close()
-        _close_tree(self.widget)
+        for widget in (self.widget, self.image, self.item_html):
+            _close_tree(widget)
 
     # -- action bodies -----------------------------------------------------------------------
     def _act(self, fn: Callable[[], Any], *, progress: bool = False) -> LabelingPanelState:
