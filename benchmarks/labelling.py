@@ -65,7 +65,10 @@ def _run(name: str, seed: int, target: float | None, folder: str) -> dict[str, f
     machine = ~out["label_human_annotated"].fillna(False).astype(bool).to_numpy()
     result = {
         "share": float(machine.mean()),
-        "auto_accuracy": float((given[machine] == truth[machine]).mean()) if machine.any() else 0,
+        # NaN when the model labelled nothing (the mean skips such runs)
+        "auto_accuracy": float((given[machine] == truth[machine]).mean())
+        if machine.any()
+        else np.nan,
         "accuracy": float((given == truth).mean()),
         "answers": int(len(job.answers())),
         "seconds": seconds,
@@ -98,11 +101,13 @@ def main() -> None:
                 file=sys.stderr, flush=True,
             )  # fmt: skip
 
-        def mean(kind: str, key: str, runs=runs) -> float:
-            return round(float(np.mean([r[key] for r in runs[kind]])), 4)
+        def mean(kind: str, key: str, runs=runs) -> float | None:
+            values = [r[key] for r in runs[kind]]
+            return round(float(np.nanmean(values)), 4) if not np.isnan(values).all() else None
 
-        def worst(kind: str, key: str, runs=runs) -> float:
-            return round(float(np.min([r[key] for r in runs[kind]])), 4)
+        def worst(kind: str, key: str, runs=runs) -> float | None:
+            values = [r[key] for r in runs[kind]]
+            return round(float(np.nanmin(values)), 4) if not np.isnan(values).all() else None
 
         figures.update(
             {
