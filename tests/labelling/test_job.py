@@ -217,3 +217,19 @@ def test_attach_describe_and_list(workspace):
     assert info["LabelCounters"]["Unlabeled"] == 2
     listed = wb.list_labeling_jobs(workspace)
     assert listed["name"].tolist() == ["again"] and listed["unlabeled"].tolist() == [2]
+
+
+def test_int_labels_stay_ints_and_boxes_can_be_simulated(workspace, tmp_path):
+    job = LabelingJob(pd.DataFrame({"text": ["one", "two"]}), labels=[1, 2], annotators=["a"],
+                      annotators_per_item=1, workspace=workspace).start()  # fmt: skip
+    job.run([SimulatedAnnotator("a", [1, 2], 0.0)])
+    assert job.output()["label"].tolist() == [1, 2]
+    line = json.loads(open(job.describe()["LabelingJobOutput"]["OutputDatasetS3Uri"]).readline())
+    assert line["label-metadata"]["class-name"] == "1"
+    boxes = LabelingJob(_images(tmp_path, n=2, side=20), task_type="object-detection",
+                        labels=["digit"], annotators=["a", "b"], annotators_per_item=2,
+                        workspace=workspace).start()  # fmt: skip
+    truth = [[{"label": "digit", "left": 2, "top": 3, "width": 8, "height": 9}]] * 2
+    boxes.run([SimulatedAnnotator(n, truth, 0.0, seed=i) for i, n in enumerate("ab")])
+    assert boxes.status == "Completed"
+    assert all(len(b) == 1 for b in boxes.output()["label"])

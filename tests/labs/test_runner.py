@@ -117,3 +117,34 @@ def test_day3_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
     assert results["normal_violations"] == []
     assert 0 < results["startup_s"] < 30
     assert workspace.catalog.exists("transform-job", results["transform_job"])
+
+
+@pytest.mark.slow
+def test_labelling_lab_runs_end_to_end(tmp_path, workspace):
+    result = run_lab("day1/02_labelling", {"FAST": True}, run_dir=tmp_path / "run")
+    assert result.status == "Completed"
+    assert [nb["lab"] for nb in result.notebooks] == ["day1/02_labelling"]
+    results = json.loads((tmp_path / "run" / "02_labelling.json").read_text())
+    assert results == result.notebooks[0]["results"]
+    keys = {"text_mv_accuracy", "text_ds_accuracy", "digits_auto_share", "digits_auto_accuracy",
+            "digits_final_accuracy", "digits_human_answers", "label_issues", "issues_truly_wrong",
+            "trained_accuracy", "jobs"}  # fmt: skip
+    assert keys <= set(results), sorted(keys - set(results))
+    # Consolidation beats a single sloppy annotator, and finds them
+    assert results["text_ds_accuracy"] >= 0.93 and results["text_mv_accuracy"] >= 0.9
+    assert results["sloppy_annotator"] == "cy"
+    # Automated labelling labels a good share of the digits, well, with fewer human answers
+    assert results["digits_auto_share"] > 0.2
+    assert results["digits_auto_accuracy"] >= 0.93
+    assert results["digits_final_accuracy"] >= 0.95
+    assert 0 < results["digits_human_answers"] < 3 * results["digits"]
+    assert 1 <= results["issues_truly_wrong"] <= results["label_issues"]
+    assert results["trained_accuracy"] > 0.85
+    # Every job is in the caller's workspace, and the training job is linked to the labelling job
+    jobs = results["jobs"]
+    for key in ("text_labeling", "image_labeling", "verification"):
+        assert workspace.catalog.get("labeling-job", jobs[key])["status"] == "Completed", key
+    assert jobs["training"] in set(wb.list_training_jobs()["name"])
+    downstream = workspace.catalog.lineage("labeling-job", jobs["image_labeling"])["downstream"]
+    assert jobs["training"] in {link["name"] for link in downstream}
+    assert "digits_auto_share" in result.summary_path.read_text()

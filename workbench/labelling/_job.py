@@ -650,7 +650,7 @@ class LabelingJob:
                     job_name=str(self.name), human=False, created=created,
                 )  # fmt: skip
             elif data.item in consolidated.index and state in ("complete", "open", "held"):
-                found = consolidated.loc[data.item].to_dict()
+                found = consolidated.loc[[data.item]].to_dict("records")[0]  # keeps int labels
                 if state != "complete" and self.status == "InProgress":
                     found = None  # still being answered
                 if found is not None:
