@@ -85,7 +85,9 @@ class SimulatedAnnotator:
         if "left" in out[0]:
             width, height = _image_bounds(task)
             for box in out:
-                jitter = self.rng.normal(0, 0.02, size=4) * np.array([box["width"], box["height"]] * 2)
+                jitter = self.rng.normal(0, 0.02, size=4) * np.array(
+                    [box["width"], box["height"]] * 2
+                )
                 left = min(max(box["left"] + jitter[0], 0.0), width - 1)
                 top = min(max(box["top"] + jitter[1], 0.0), height - 1)
                 box["width"] = float(min(max(box["width"] + jitter[2], 1.0), width - left))
