@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +47,6 @@ class Task:
     record: dict[str, Any] = field(default_factory=dict)
     previous: Any = None
     context: dict[str, Any] = field(default_factory=dict)
-    shown_at: float = field(default_factory=time.time)
 
 
 class LabelingJob:
@@ -500,8 +498,7 @@ class LabelingJob:
             KIND, str(self.name), status="Stopped", expected_status=["InProgress"],
             ended_at=utcnow(), message="stopped by the user",
         )  # fmt: skip
-        with self.workspace.catalog.transaction() as conn:
-            conn.execute("DELETE FROM labeling_claims WHERE job = ?", (store.job,))
+        store.release_all()
         self.output()
 
     def _maybe_complete(self) -> None:

@@ -142,7 +142,7 @@ def create_verification_job(
     lines = []
     for item in issues["item"]:
         data = job.item(int(item))
-        record = {k: v for k, v in data.record.items()}
+        record = dict(data.record)
         record["item-id"] = int(item)
         record[attr] = by_item.get(int(item))
         record["suggested-label"] = suggested.get(item)

@@ -338,14 +338,10 @@ class AnswerStore:
             conn.execute("DELETE FROM labeling_claims WHERE job = ? AND item = ?", (self.job, item))
         return cur.rowcount > 0
 
-    def close_open(self) -> int:
-        """Stop the job: open and held items are no longer handed out."""
+    def release_all(self) -> None:
+        """Drop every claim of the job (it was stopped): nothing stays held."""
         with self.catalog.transaction() as conn:
             conn.execute("DELETE FROM labeling_claims WHERE job = ?", (self.job,))
-            return conn.execute(
-                "UPDATE labeling_items SET priority = -1 WHERE job = ? AND state IN ('open')",
-                (self.job,),
-            ).rowcount
 
     # -- reads -------------------------------------------------------------------------
     def items(self) -> list[dict[str, Any]]:
