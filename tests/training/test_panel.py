@@ -13,7 +13,7 @@ from workbench._ui import HyperparameterForm, hyperparameter_form, metric_chart_
 from workbench.algorithms import Hyperparameter, HyperparameterSchema, get_algorithm
 from workbench.exceptions import ValidationError, WorkbenchError
 from workbench.training import list_training_jobs
-from workbench.training._panel import SPLIT, TrainingPanel
+from workbench.training._panel import NO_TARGET, SPLIT, TrainingPanel
 
 from .._helpers import wait_for as _wait_for
 
@@ -143,7 +143,7 @@ def test_switching_algorithm_rebuilds_the_form(panel):
     assert list(panel.form.widgets) == schema.names
     assert "num_round" not in panel.form.widgets
     assert panel.form.widgets["predictor_type"].description.endswith("*")
-    assert panel.form.box in panel.widget.children[3].children
+    assert panel.form.box in panel._form_box.children
 
 
 # -- panel: jobs -----------------------------------------------------------------------------
@@ -213,3 +213,23 @@ def test_run_action_shows_errors_and_reenables_the_button():
     assert "KeyError" in status.value and "missing" in status.value
     assert not button.disabled
     assert run_action(lambda: 42, button=button, status=status) == 42
+
+
+def test_unsupervised_algorithms_offer_no_target_and_train_on_a_test_channel(panel, monkeypatch):
+    panel.algorithm.value = "kmeans"
+    assert panel.target.options[0] == NO_TARGET and panel.target.value == NO_TARGET
+    inputs = panel._inputs()
+    assert set(inputs) == {"train", "test"}  # K-Means has no validation channel
+    panel.algorithm.value = "xgboost"
+    assert NO_TARGET not in panel.target.options and panel.target.value is not None
+
+
+def test_file_channels_are_used_as_given_and_need_no_target(workspace, tmp_path):
+    from workbench.training import TrainingInput
+
+    channels = {"train": TrainingInput(str(tmp_path), content_type="text/csv")}
+    panel = TrainingPanel(channels=channels, algorithm="xgboost", workspace=workspace)
+    assert panel._inputs() == channels
+    assert "channels" in panel._data_box.children[0].value
+    with pytest.raises(ValidationError, match="channels"):
+        TrainingPanel(channels={"validation": channels["train"]}, workspace=workspace)

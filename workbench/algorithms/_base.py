@@ -33,21 +33,46 @@ __all__ = [
 #: A floating point number, as SageMaker's metric regexes capture it.
 NUMBER_REGEX = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|nan|inf|-inf)"
 
-PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression")
+SUPERVISED_PROBLEM_TYPES = ("binary_classification", "multiclass_classification", "regression")
+PROBLEM_TYPES = (
+    *SUPERVISED_PROBLEM_TYPES,
+    "clustering",
+    "dimensionality_reduction",
+    "anomaly_detection",
+    "forecasting",
+    "topic_modeling",
+    "embedding",
+)
 
 
 class TrainedModel(Protocol):
-    """What ``Algorithm.load`` returns: predictions on a float64 feature matrix."""
+    """What ``Algorithm.load`` returns.
+
+    Every model has ``problem_type`` and ``feature_names`` and answers endpoints with
+    ``response_columns(inputs)``: one array per SageMaker response key, one entry per
+    record (1-D numbers, 2-D for vectors, object arrays for nested values), e.g.
+    ``{"closest_cluster": ..., "distance_to_cluster": ...}``. Optional members:
+
+    - ``response_envelope``: the JSON key around the records (``"predictions"`` when
+      absent; PCA uses ``"projections"``, RCF ``"scores"``; ``None`` for a bare list as
+      image classification and BlazingText answer).
+    - ``request_content_types`` and ``decode_request(body, content_type)``: for models
+      whose requests are not feature rows (images, JSON series, sentences);
+      ``decode_request`` returns what ``response_columns`` takes and raises
+      ``ValidationError`` (HTTP 400) for bad input. Tabular models get a float64 matrix.
+    - ``predict_frame(inputs)``: the in-kernel answer as a DataFrame (``Model.predict``),
+      for models that are not classifiers or regressors; ``inputs`` is the float64
+      matrix for tabular models, else what the user passed (images, texts, series).
+    - ``tabular``: ``False`` for models whose inputs are not feature rows (images, texts,
+      series): ``Model.predict`` hands them the user's inputs unchanged.
+    - ``predict`` / ``predict_proba`` on a float64 matrix: classifiers and regressors.
+    """
 
     problem_type: str
     feature_names: list[str] | None
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Class labels (classifiers) or values (regressors), shape ``(n,)``."""
-        ...
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities, shape ``(n, n_classes)``; classifiers only."""
+    def response_columns(self, inputs: Any) -> dict[str, np.ndarray]:
+        """SageMaker's inference response, as columns."""
         ...
 
 
@@ -64,9 +89,12 @@ class Algorithm(ABC):
         "text/csv",
         "application/x-parquet",
         FRAME_CONTENT_TYPE,
+        "text/libsvm",
     )
     #: Modules a warm job runner imports ahead of time for this algorithm.
     preload: ClassVar[tuple[str, ...]] = ("numpy", "pandas")
+    #: False for algorithms that learn without labels: DataFrame channels need no target.
+    supervised: ClassVar[bool] = True
 
     def validate_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
         """Typed, defaulted hyperparameters, or a ValidationError naming the field."""
@@ -99,6 +127,15 @@ class Algorithm(ABC):
 
     def check_labels(self, y: np.ndarray, hps: dict[str, Any], channel: str) -> None:  # noqa: B027
         """Check a channel's labels against the hyperparameters (kernel and job side)."""
+
+    def check_data(self, hps: dict[str, Any], channels: list[Any]) -> None:  # noqa: B027
+        """Check the data against the hyperparameters in the kernel, before a job starts.
+
+        ``channels`` are ``workbench.training._inputs.PreparedChannel`` objects: ``name``,
+        ``content_type``, and either ``matrix`` (float64, target first when ``target`` is
+        set) with ``columns`` and ``n_rows``, or ``source`` / ``files`` for paths.
+        Override to raise ValidationError (feature_dim, k larger than the data, ...).
+        """
 
     @abstractmethod
     def problem_type(self, hps: dict[str, Any]) -> str:

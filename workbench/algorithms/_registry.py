@@ -13,8 +13,31 @@ __all__ = ["get_algorithm", "list_algorithms"]
 _ALGORITHMS: dict[str, tuple[str, str]] = {
     "xgboost": ("workbench.algorithms._xgboost", "XGBoost"),
     "linear-learner": ("workbench.algorithms._linear_learner", "LinearLearner"),
+    "knn": ("workbench.algorithms._knn", "KNN"),
+    "kmeans": ("workbench.algorithms._kmeans", "KMeans"),
+    "pca": ("workbench.algorithms._pca", "PCA"),
+    "randomcutforest": ("workbench.algorithms._rcf", "RandomCutForest"),
+    "factorization-machines": ("workbench.algorithms._fm", "FactorizationMachines"),
+    "image-classification": ("workbench.algorithms._image_classification", "ImageClassification"),
+    "forecasting-deepar": ("workbench.algorithms._deepar", "DeepAR"),
+    "ntm": ("workbench.algorithms._ntm", "NTM"),
+    "lda": ("workbench.algorithms._lda", "LDA"),
+    "blazingtext": ("workbench.algorithms._blazingtext", "BlazingText"),
 }
-_ALIASES = {"linear_learner": "linear-learner", "linearlearner": "linear-learner"}
+_ALIASES = {
+    "linear_learner": "linear-learner",
+    "linearlearner": "linear-learner",
+    "k-nn": "knn",
+    "k-means": "kmeans",
+    "random-cut-forest": "randomcutforest",
+    "rcf": "randomcutforest",
+    "factorization_machines": "factorization-machines",
+    "fm": "factorization-machines",
+    "image_classification": "image-classification",
+    "deepar": "forecasting-deepar",
+    "neural-topic-model": "ntm",
+    "blazing-text": "blazingtext",
+}
 
 
 def list_algorithms() -> list[str]:

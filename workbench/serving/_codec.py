@@ -863,7 +863,10 @@ def rows_from_columns(columns: Mapping[str, np.ndarray]) -> list[dict[str, Any]]
 
 
 def encode_columns(
-    columns: Mapping[str, np.ndarray], accept: str, style: str = "sagemaker"
+    columns: Mapping[str, np.ndarray],
+    accept: str,
+    style: str = "sagemaker",
+    envelope: str | None = "predictions",
 ) -> tuple[bytes, str]:
     """:func:`encode` for predictions held as columns; CSV of plain numbers skips the rows.
 
@@ -884,7 +887,7 @@ def encode_columns(
         else:
             lines = (",".join(map(repr, values)) for values in zip(*lists))
         return ("\n".join(lines) + "\n").encode(), CSV
-    return encode(rows_from_columns(columns), accept, style)
+    return encode(rows_from_columns(columns), accept, style, envelope)
 
 
 def _plain_column(column: np.ndarray) -> bool:
@@ -897,6 +900,7 @@ def encode(
     rows: Sequence[Mapping[str, Any]] | Sequence[Any],
     accept: str,
     style: str = "sagemaker",
+    envelope: str | None = "predictions",
 ) -> tuple[bytes, str]:
     """Encode prediction rows as a response body; returns ``(body, content_type)``.
 
@@ -905,7 +909,9 @@ def encode(
     plain values (not dicts) are accepted too. NumPy scalars and arrays become plain
     Python; NaN and infinities become ``null`` in JSON.
 
-    - application/json: ``{"predictions": [{..}, ..]}``; with ``style="mlflow"``
+    - application/json: ``{"predictions": [{..}, ..]}`` (``envelope`` names the key:
+      PCA answers ``{"projections": ..}``, RCF ``{"scores": ..}``; ``None`` sends the bare
+      list, as image classification and BlazingText do); with ``style="mlflow"``
       ``{"predictions": [v, ..]}`` where v is the row's ``predicted_label``, else its
       ``score``, else its only value (rows with several other keys stay objects).
     - application/jsonlines: one JSON object per line, trailing newline.
@@ -927,7 +933,9 @@ def encode(
             rows = [_mlflow_value(r) for r in rows]
         elif not isinstance(rows, list):
             rows = list(rows)
-        return _dumps({"predictions": rows}).encode(), JSON
+        if envelope is None and style != "mlflow":
+            return _dumps(rows).encode(), JSON
+        return _dumps({envelope or "predictions": rows}).encode(), JSON
     if media == JSONLINES:
         if not rows:
             return b"", JSONLINES

@@ -123,6 +123,8 @@ class Handler:
         try:
             if self.script:
                 return self._invoke_script(call)
+            if self.own_decoder(call):
+                return self._invoke_own(call)
             decoded = decode(call.body, _content_type(call), self.columns, self.dtypes)
             accept = self._accept(call, decoded.style)
             columns = self._predict(decoded)
@@ -141,7 +143,7 @@ class Handler:
         A call whose body does not decode gets its own 4xx; if the batch's prediction fails,
         each call is answered on its own so one bad request cannot fail the others.
         """
-        if self.script or len(calls) == 1:
+        if self.script or len(calls) == 1 or hasattr(self.model._impl, "decode_request"):
             return [self.invoke(c) for c in calls]
         replies: list[Reply | None] = [None] * len(calls)
         decoded = []
@@ -180,6 +182,29 @@ class Handler:
         return [r for r in replies if r is not None]
 
     # -- built-in algorithms -----------------------------------------------------------
+    def own_decoder(self, call: Call) -> bool:
+        """True when the model reads this call's body itself (images, series, sentences).
+
+        Models whose inputs are not feature rows refuse other content types with 415.
+        """
+        impl = self.model._impl
+        media = _content_type(call)
+        if media in tuple(getattr(impl, "request_content_types", ())):
+            return True
+        if not getattr(impl, "tabular", True):
+            accepted = ", ".join(getattr(impl, "request_content_types", ()))
+            raise RequestError(
+                415, f"unsupported Content-Type {media!r} for this model; send one of {accepted}"
+            )
+        return False
+
+    def _invoke_own(self, call: Call) -> Reply:
+        impl = self.model._impl
+        inputs = impl.decode_request(call.body, _content_type(call))
+        columns = impl.response_columns(inputs)
+        accept = choose_accept(call.accept, CONTENT_TYPES, _JSON)
+        return self._reply(call, columns, accept, "sagemaker")
+
     def _accept(self, call: Call, style: str) -> str:
         if style == "mlflow":
             return choose_accept(call.accept, (_JSON,), _JSON)
@@ -203,7 +228,8 @@ class Handler:
         return {"score": np.asarray(model._impl.predict(matrix))}
 
     def _reply(self, call: Call, columns: dict[str, np.ndarray], accept: str, style: str) -> Reply:
-        body, content_type = encode_columns(columns, accept, style)
+        envelope = getattr(self.model._impl, "response_envelope", "predictions")
+        body, content_type = encode_columns(columns, accept, style, envelope)
         headers = {}
         if call.custom_attributes:  # built-ins echo the caller's attributes back
             headers["X-Amzn-SageMaker-Custom-Attributes"] = call.custom_attributes

@@ -47,6 +47,8 @@ _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 _ALIASES = {"application/jsonl": "application/jsonlines", "application/x-jsonlines": "application/jsonlines"}  # fmt: skip
 _JSON_FAMILY = ("application/json", "application/jsonlines")
 _NPY = "application/x-npy"
+# Image classification reads one image per request: whole files, never lines.
+_IMAGES = ("application/x-image", "image/png", "image/jpeg")
 
 
 class Transformer:
@@ -281,8 +283,9 @@ def _none_or(field: str, value: Any, allowed: tuple[str, ...]) -> str | None:
 def _media(field: str, value: Any) -> str:
     media = parse_media_type(value, "") if isinstance(value, str) else ""
     media = _ALIASES.get(media, media)
-    if media not in CONTENT_TYPES:
-        raise ValidationError(field, value, "one of " + ", ".join(CONTENT_TYPES))
+    allowed = CONTENT_TYPES + _IMAGES if field == "content_type" else CONTENT_TYPES
+    if media not in allowed:
+        raise ValidationError(field, value, "one of " + ", ".join(allowed))
     return media
 
 
@@ -293,6 +296,10 @@ def _check_formats(
     assemble_with: str | None,
     join_source: str | None,
 ) -> None:
+    if content_type in _IMAGES and split_type is not None:
+        raise ValidationError(
+            "split_type", split_type, f"None for {content_type} input (one image per file)"
+        )
     if content_type == _NPY and split_type is not None:
         raise ValidationError(
             "split_type", split_type, "None for application/x-npy input (arrays have no lines)"

@@ -196,15 +196,17 @@ class Estimator:
 
         algorithm = get_algorithm(name)
         typed = algorithm.validate_hyperparameters(self._hyperparameters)
-        channels = prepare_channels(inputs, target=self.target)
+        channels = prepare_channels(inputs, target=self.target, supervised=algorithm.supervised)
         algorithm.check_inputs(typed, [c.name for c in channels])
+        _check_content_types(algorithm, channels)
         for chan in channels:
             if chan.labels is not None:
                 algorithm.check_labels(chan.labels, typed, chan.name)
         _check_same_columns(channels)
-        train = next(c for c in channels if c.name == "train")
+        algorithm.check_data(typed, channels)
+        train = next((c for c in channels if c.name == "train"), channels[0])
         feature_names = None
-        if train.columns and train.target:
+        if train.columns and train.frame is not None:
             feature_names = [c for c in train.columns if c != train.target]
         strings = algorithm.hyperparameters.to_strings(
             {k: v for k, v in self._hyperparameters.items() if v is not None}
@@ -464,6 +466,24 @@ class Estimator:
         )
         est.latest_training_job = job
         return est
+
+
+def _check_content_types(algorithm: Any, channels: list[PreparedChannel]) -> None:
+    """Path channels must be in a format the algorithm reads (DataFrames always are)."""
+    from ..algorithms import parse_content_type
+
+    accepted = tuple(algorithm.content_types)
+    for chan in channels:
+        if chan.matrix is not None or chan.as_csv:
+            continue
+        base, _ = parse_content_type(chan.content_type)
+        if base not in accepted:
+            raise ValidationError(
+                f"inputs[{chan.name!r}] content_type",
+                chan.content_type,
+                f"one of {', '.join(accepted)} for algorithm {algorithm.name!r}",
+                hint="Pass TrainingInput(path, content_type=...) to say what the files hold.",
+            )
 
 
 def _check_same_columns(channels: list[PreparedChannel]) -> None:

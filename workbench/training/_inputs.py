@@ -30,6 +30,13 @@ _SUFFIX_TYPES = {
     ".npy": FRAME_CONTENT_TYPE,
     ".libsvm": "text/libsvm",
     ".svm": "text/libsvm",
+    ".json": "application/jsonlines",
+    ".jsonl": "application/jsonlines",
+    ".txt": "text/plain",
+    ".png": "application/x-image",
+    ".jpg": "application/x-image",
+    ".jpeg": "application/x-image",
+    ".lst": "application/x-image",
 }
 _CHANNEL_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
@@ -116,12 +123,14 @@ class PreparedChannel:
 
 
 def prepare_channels(
-    inputs: Any, *, target: str | None = None, for_script: bool = False
+    inputs: Any, *, target: str | None = None, for_script: bool = False, supervised: bool = True
 ) -> list[PreparedChannel]:
     """Check every channel of ``fit(inputs)`` and return them prepared; write nothing.
 
     ``inputs`` is a dict channel -> data/TrainingInput, or one data item (channel
-    ``training``, as in SageMaker).
+    ``training``, as in SageMaker). With ``supervised=False`` (K-Means, PCA, RCF, ...) a
+    DataFrame needs no target; the estimator's ``target`` labels only the channels that
+    have that column (an RCF ``test`` channel, say), a ``TrainingInput(target=...)`` must.
     """
     if inputs is None:
         raise ValidationError("inputs", None, "a dict of channels, e.g. {'train': df}")
@@ -137,19 +146,26 @@ def prepare_channels(
         if spec.compression not in (None, "None"):
             raise ValidationError(f"inputs[{name!r}].compression", spec.compression, "None")
         chan_target = spec.target or target
+        if (
+            not supervised
+            and not spec.target
+            and _is_frame(spec.data)
+            and chan_target not in spec.data.columns
+        ):
+            chan_target = None
         if _is_frame(spec.data):
-            prepared = _prepare_frame(name, spec, chan_target, for_script)
+            prepared = _prepare_frame(name, spec, chan_target, for_script, supervised)
         else:
-            prepared = _prepare_path(name, spec, chan_target)
+            path_target = chan_target if supervised or spec.target else None
+            prepared = _prepare_path(name, spec, path_target)
         prepared.recipe_dir, prepared.origin = spec.recipe_dir, spec.origin
         out.append(prepared)
     return out
 
 
 def _prepare_frame(
-    name: str, spec: TrainingInput, target: str | None, for_script: bool
+    name: str, spec: TrainingInput, target: str | None, for_script: bool, supervised: bool = True
 ) -> PreparedChannel:
-    import pandas as pd
 
     df = spec.data
     field_name = f"inputs[{name!r}]"
@@ -166,6 +182,17 @@ def _prepare_frame(
             as_csv=True,
         )
     columns = [str(c) for c in df.columns]
+    if target is None and not supervised:
+        _check_numeric(df, field_name)
+        matrix = df.to_numpy(dtype=np.float64, na_value=np.nan)
+        return PreparedChannel(
+            name=name,
+            content_type=FRAME_CONTENT_TYPE,
+            frame=df,
+            n_rows=len(df),
+            columns=columns,
+            matrix=matrix,
+        )
     if target is None:
         raise ValidationError(
             f"{field_name} target",
@@ -177,18 +204,7 @@ def _prepare_frame(
         raise ValidationError(
             f"{field_name} target", target, f"a column of the DataFrame: {', '.join(columns[:30])}"
         )
-    bad = [
-        str(c)
-        for c in df.columns
-        if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
-    ]
-    if bad:
-        raise ValidationError(
-            f"{field_name} columns",
-            bad[:10],
-            "numeric columns only for built-in algorithms",
-            hint="Drop or encode these columns first (a feature recipe does that).",
-        )
+    _check_numeric(df, field_name)
     ordered = [target] + [c for c in columns if c != target]
     matrix = _label_first_matrix(df, target)
     labels = matrix[:, 0]
@@ -206,6 +222,23 @@ def _prepare_frame(
         labels=labels,
         matrix=matrix,
     )
+
+
+def _check_numeric(df: Any, field_name: str) -> None:
+    import pandas as pd
+
+    bad = [
+        str(c)
+        for c in df.columns
+        if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))
+    ]
+    if bad:
+        raise ValidationError(
+            f"{field_name} columns",
+            bad[:10],
+            "numeric columns only for built-in algorithms",
+            hint="Drop or encode these columns first (a feature recipe does that).",
+        )
 
 
 def _label_first_matrix(df: Any, target: str) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..algorithms._base import SUPERVISED_PROBLEM_TYPES
 from ..core import Workspace, get_workspace, sha256_file
 from ..exceptions import ArtifactIntegrityError, ValidationError
 
@@ -175,6 +176,12 @@ class Model:
             if bad:
                 raise ValidationError("X columns", bad[:10], "numeric columns")
             return X.to_numpy(dtype=np.float64, na_value=np.nan), X.index
+        if _is_sparse(X):  # e.g. one-hot users and items for Factorization Machines
+            if self.feature_names and X.shape[1] != len(self.feature_names):
+                raise ValidationError(
+                    "X", f"{X.shape[1]} columns", f"{len(self.feature_names)} feature columns"
+                )
+            return X, None
         matrix = np.asarray(X, dtype=np.float64)
         if matrix.ndim == 1:
             matrix = matrix.reshape(1, -1)
@@ -185,7 +192,12 @@ class Model:
         return matrix, None
 
     def predict(self, X: Any) -> Any:
-        """Labels (classifiers) or values (regressors) as a pandas Series."""
+        """Labels (classifiers) or values (regressors) as a pandas Series.
+
+        Other built-in algorithms answer with a DataFrame of SageMaker's response keys:
+        ``closest_cluster`` / ``distance_to_cluster`` (K-Means), ``projection_*`` (PCA),
+        ``score`` (Random Cut Forest), forecasts (DeepAR), topic weights (NTM), ...
+        """
         import pandas as pd
 
         if self._module is not None:
@@ -195,9 +207,17 @@ class Model:
             index = X.index if isinstance(X, pd.DataFrame) else None
             result = np.asarray(result)
             return pd.Series(result, index=index) if result.ndim == 1 else pd.DataFrame(result)
+        impl = self._impl
+        if not getattr(impl, "tabular", True):  # images, texts, series: the model reads them
+            return impl.predict_frame(X)
         matrix, index = self._features(X)
+        if self.problem_type not in SUPERVISED_PROBLEM_TYPES and hasattr(impl, "predict_frame"):
+            frame = impl.predict_frame(matrix)
+            if index is not None:
+                frame.index = index
+            return frame
         name = "prediction" if self.problem_type == "regression" else "predicted_label"
-        return pd.Series(self._impl.predict(matrix), index=index, name=name)
+        return pd.Series(impl.predict(matrix), index=index, name=name)
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities as a DataFrame with one column per class (classifiers only)."""
@@ -250,6 +270,10 @@ class Model:
             raise AttributeError(f"no feature importance for {self.algorithm or 'script'} models")
         series = pd.Series(values, index=names, name="importance", dtype=float)
         return series.sort_values(ascending=False)
+
+
+def _is_sparse(X: Any) -> bool:
+    return type(X).__module__.startswith("scipy.sparse")
 
 
 def list_models(workspace: Workspace | str | None = None) -> Any:

@@ -36,10 +36,18 @@ from ._launcher import warm_up
 if TYPE_CHECKING:
     from ..core import Workspace
 
-__all__ = ["TrainingPanel", "TrainingPanelState", "SPLIT", "NO_VALIDATION", "BUILTIN_PREFIX"]
+__all__ = [
+    "TrainingPanel",
+    "TrainingPanelState",
+    "SPLIT",
+    "NO_VALIDATION",
+    "NO_TARGET",
+    "BUILTIN_PREFIX",
+]
 
 SPLIT = "split from train"
 NO_VALIDATION = "none"
+NO_TARGET = "(none)"
 BUILTIN_PREFIX = "builtin:"
 _LOG_LINES = 200
 _CHART_INTERVAL_S = 2.0  # re-rendering a PNG every poll would dominate long jobs
@@ -63,6 +71,13 @@ class TrainingPanelState:
 class TrainingPanel:
     """A panel to start, watch and stop training jobs on DataFrames or built-in datasets.
 
+    Algorithms that learn without labels (K-Means, PCA, Random Cut Forest, ...) offer the
+    target ``(none)``; the held-out part goes to the algorithm's ``validation`` or ``test``
+    channel. For file inputs (images, JSON Lines series, text corpora) pass ``channels``:
+    a dict of ``TrainingInput`` used as they are, e.g.
+    ``TrainingPanel(channels={"train": TrainingInput("series/train.json")},
+    algorithm="forecasting-deepar")``.
+
     Example
     -------
     >>> panel = TrainingPanel({"train": train_df})     # doctest: +SKIP
@@ -78,10 +93,12 @@ class TrainingPanel:
         data: dict[str, pd.DataFrame] | pd.DataFrame | None = None,
         *,
         algorithm: str = "xgboost",
+        channels: dict[str, Any] | None = None,
         workspace: Workspace | str | None = None,
         poll_interval: float = 0.5,
     ) -> None:
         self.data = _check_data(data)
+        self.channels = _check_channels(channels)
         if not isinstance(poll_interval, (int, float)) or not poll_interval > 0:
             raise ValidationError("poll_interval", poll_interval, "a positive number of seconds")
         self.workspace = workspace
@@ -124,6 +141,19 @@ class TrainingPanel:
         self.chart = widgets.Image(format="png", value=metric_chart_png(None))
         self.final_metrics = widgets.HTML()
 
+        self._data_box = widgets.VBox(
+            [
+                widgets.HBox([self.dataset, self.target]),
+                widgets.HBox([self.validation, self.validation_fraction]),
+            ]
+        )
+        if self.channels:  # file channels are used as given: no dataset to pick
+            self._data_box.children = (
+                widgets.HTML(
+                    "channels: "
+                    + ", ".join(f"<code>{html.escape(n)}</code>" for n in self.channels)
+                ),
+            )
         self._build_form(self.algorithm.value)
         self._on_dataset({"new": self.dataset.value})  # a failing load shows in status
         self.dataset.observe(self._on_dataset, names="value")
@@ -133,8 +163,7 @@ class TrainingPanel:
         self.stop_button.on_click(lambda _button: self.stop())
         self.widget = widgets.VBox(
             [
-                widgets.HBox([self.dataset, self.target]),
-                widgets.HBox([self.validation, self.validation_fraction]),
+                self._data_box,
                 widgets.HBox([self.algorithm, self.algorithm_info]),
                 self._form_box,
                 widgets.HBox([self.start_button, self.stop_button]),
@@ -204,11 +233,14 @@ class TrainingPanel:
         if self.job is not None and self.job.status not in TERMINAL:
             raise ValidationError("job", self.job.name, "no running job", hint="Stop it first.")
         hyperparameters = self.form.values()
-        if self.target.value is None:
-            raise ValidationError("target", None, "a column of the chosen dataset")
+        target = None if self.target.value == NO_TARGET else self.target.value
+        if self.channels:
+            target = None
+        elif target is None and get_algorithm(self.algorithm.value).supervised:
+            raise ValidationError("target", self.target.value, "a column of the chosen dataset")
         estimator = Estimator(
             algorithm=self.algorithm.value,
-            target=self.target.value,
+            target=target,
             hyperparameters=hyperparameters,
             workspace=self.workspace,
         )
@@ -246,6 +278,7 @@ class TrainingPanel:
     def _build_form(self, name: str) -> HyperparameterForm:
         algorithm = get_algorithm(name)
         self.form = hyperparameter_form(algorithm.hyperparameters)
+        self._target_options(algorithm)
         self._form_box.children = (self.form.box,)
         self.algorithm_info.value = (
             f"<b>{html.escape(algorithm.title)}</b>: {html.escape(algorithm.description)}"
@@ -254,13 +287,25 @@ class TrainingPanel:
 
     def _show_dataset(self, name: str | None) -> None:
         frame = None if name is None else self._frame(name)
-        columns = [] if frame is None else list(frame.columns)
-        self.target.options = columns
-        self.target.value = _default_target(frame, self._builtin_targets.get(name or ""))
+        self._target_options(get_algorithm(self.algorithm.value), frame)
         previous = self.validation.value
         options = [SPLIT, NO_VALIDATION, *(n for n in self.data if n != name)]
         self.validation.options = options
         self.validation.value = previous if previous in options else SPLIT
+
+    def _target_options(self, algorithm: Any, frame: pd.DataFrame | None = None) -> None:
+        """Columns of the dataset, plus ``(none)`` first for algorithms without labels."""
+        if frame is None:
+            name = getattr(self, "dataset", None) and self.dataset.value
+            frame = self._frame(name) if name and name in (*self.data, *self._loaded) else None
+        columns = [] if frame is None else [str(c) for c in frame.columns]
+        previous = self.target.value
+        self.target.options = columns if algorithm.supervised else [NO_TARGET, *columns]
+        if not algorithm.supervised:
+            self.target.value = previous if previous in self.target.options else NO_TARGET
+        else:
+            name = self.dataset.value or ""
+            self.target.value = _default_target(frame, self._builtin_targets.get(name))
 
     def _render_chart(self, job: TrainingJob, log_offset: int, status: str) -> None:
         key = (log_offset, status)  # metrics come from the log: no new bytes, no new points
@@ -301,7 +346,17 @@ class TrainingPanel:
             self._loaded[name] = datasets.load(builtin, size="small", seed=0)
         return self._loaded[name]
 
-    def _inputs(self) -> dict[str, pd.DataFrame]:
+    def _inputs(self) -> dict[str, Any]:
+        if self.channels:
+            return dict(self.channels)
+        inputs = self._frames()
+        held_out = "validation" if "validation" in self._algorithm_channels() else "test"
+        return {held_out if k == "validation" else k: v for k, v in inputs.items()}
+
+    def _algorithm_channels(self) -> tuple[str, ...]:
+        return tuple(get_algorithm(self.algorithm.value).channels)
+
+    def _frames(self) -> dict[str, pd.DataFrame]:
         if self.dataset.value is None:
             raise ValidationError("dataset", None, "a frame given to TrainingPanel or a built-in")
         train = self._frame(self.dataset.value)
@@ -361,6 +416,21 @@ def _check_data(data: dict[str, pd.DataFrame] | pd.DataFrame | None) -> dict[str
         if not isinstance(frame, pd.DataFrame):
             raise ValidationError(f"data[{name!r}]", type(frame).__name__, "a pandas DataFrame")
     return frames
+
+
+def _check_channels(channels: dict[str, Any] | None) -> dict[str, Any]:
+    from ._inputs import TrainingInput
+
+    if channels is None:
+        return {}
+    if not isinstance(channels, dict) or "train" not in channels:
+        raise ValidationError("channels", channels, "a dict of channels with a 'train' channel")
+    for name, item in channels.items():
+        if not isinstance(item, TrainingInput) and not isinstance(item, (str, Path)):
+            raise ValidationError(
+                f"channels[{name!r}]", type(item).__name__, "a TrainingInput or a path"
+            )
+    return dict(channels)
 
 
 def _builtin_datasets() -> dict[str, str | None]:
