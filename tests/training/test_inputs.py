@@ -107,3 +107,43 @@ def test_script_mode_frames_become_csv_with_a_header(tmp_path, binary_frame):
     write_channels([chan], tmp_path)
     back = pd.read_csv(tmp_path / "train" / "train.csv")
     pd.testing.assert_frame_equal(back, binary_frame, check_dtype=False)
+
+
+def test_unsupervised_frames_need_no_target_and_keep_every_column(tmp_path, binary_frame):
+    from workbench.algorithms import read_channel
+
+    chans = prepare_channels(
+        {"train": binary_frame.drop(columns="y"), "test": binary_frame},
+        target="y",
+        supervised=False,
+    )
+    train, test = chans
+    assert train.target is None and train.columns == list(binary_frame.columns[:-1])
+    assert test.target == "y" and test.columns[0] == "y"  # the test channel keeps labels
+    write_channels(chans, tmp_path)
+    unlabelled = read_channel(tmp_path / "train", train.content_type, require_label=False)
+    assert unlabelled.y is None and unlabelled.X.shape == (len(binary_frame), 6)
+    labelled = read_channel(tmp_path / "test", test.content_type)
+    np.testing.assert_array_equal(labelled.y, binary_frame["y"].to_numpy(dtype=float))
+    with pytest.raises(ValidationError, match="target"):  # supervised algorithms still need it
+        prepare_channels({"train": binary_frame.drop(columns="y")}, target="y")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "content_type"),
+    [(".jsonl", "application/jsonlines"), (".json", "application/jsonlines"),
+     (".png", "application/x-image"), (".txt", "text/plain")],
+)  # fmt: skip
+def test_file_formats_of_the_algorithm_catalogue_are_recognised(tmp_path, suffix, content_type):
+    (tmp_path / f"part{suffix}").write_bytes(b"x")
+    (chan,) = prepare_channels({"train": str(tmp_path)})
+    assert chan.content_type == content_type
+
+
+def test_a_path_in_a_format_the_algorithm_does_not_read_is_refused(tmp_path, workspace):
+    import workbench as wb
+
+    (tmp_path / "series.jsonl").write_text('{"start": "2022-01-01", "target": [1, 2]}\n')
+    est = wb.Estimator(algorithm="xgboost", hyperparameters={"num_round": 2})
+    with pytest.raises(ValidationError, match=r"inputs\['train'\] content_type.*xgboost"):
+        est.fit({"train": str(tmp_path)})
