@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._base import Algorithm, TrainedModel
 from ._data import FRAME_CONTENT_TYPE, LabeledData, parse_content_type, read_channel
-from ._registry import get_algorithm, list_algorithms
+from ._registry import describe_algorithms, get_algorithm, list_algorithms
 from ._schema import Hyperparameter, HyperparameterSchema
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "HyperparameterSchema",
     "LabeledData",
     "TrainedModel",
+    "describe_algorithms",
     "get_algorithm",
     "list_algorithms",
     "parse_content_type",

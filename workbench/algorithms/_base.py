@@ -95,6 +95,8 @@ class Algorithm(ABC):
     preload: ClassVar[tuple[str, ...]] = ("numpy", "pandas")
     #: False for algorithms that learn without labels: DataFrame channels need no target.
     supervised: ClassVar[bool] = True
+    #: What trains the model: "numpy", "xgboost" or "mxnet" (imported lazily in ``train``).
+    engine: ClassVar[str] = "numpy"
 
     def validate_hyperparameters(self, values: dict[str, Any]) -> dict[str, Any]:
         """Typed, defaulted hyperparameters, or a ValidationError naming the field."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ..exceptions import ValidationError
 from ._base import Algorithm
 
-__all__ = ["get_algorithm", "list_algorithms"]
+__all__ = ["get_algorithm", "list_algorithms", "describe_algorithms"]
 
 # name -> (module, class). Filled explicitly, not as an import side effect.
 _ALGORITHMS: dict[str, tuple[str, str]] = {
@@ -53,3 +54,33 @@ def get_algorithm(name: str) -> Algorithm:
         raise ValidationError("algorithm", name, "one of " + ", ".join(list_algorithms()))
     module, cls = _ALGORITHMS[key]
     return getattr(importlib.import_module(module), cls)()
+
+
+def describe_algorithms() -> Any:
+    """The catalogue as a DataFrame: name, title, problem types, channels, formats, engine.
+
+    Example
+    -------
+    >>> from workbench.algorithms import describe_algorithms
+    >>> table = describe_algorithms()
+    >>> table.loc[table["name"] == "kmeans", "supervised"].item()
+    False
+    """
+    import pandas as pd
+
+    rows = []
+    for name in list_algorithms():
+        algo = get_algorithm(name)
+        rows.append(
+            {
+                "name": name,
+                "title": algo.title,
+                "supervised": algo.supervised,
+                "engine": algo.engine,
+                "channels": ", ".join(algo.channels),
+                "content_types": ", ".join(algo.content_types),
+                "required": ", ".join(h.name for h in algo.hyperparameters if h.required),
+                "description": algo.description,
+            }
+        )
+    return pd.DataFrame(rows)

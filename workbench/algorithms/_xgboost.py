@@ -103,6 +103,7 @@ class XGBoost(Algorithm):
     hyperparameters = SCHEMA
     channels = ("train", "validation")
     preload = ("numpy", "pandas", "xgboost")
+    engine = "xgboost"
     content_types = ("text/csv", "application/x-parquet", "application/x-npy", "text/libsvm")
 
     def check_hyperparameters(self, hps: dict[str, Any]) -> None:
