@@ -492,8 +492,20 @@ def resolve_target(model: Model, frame: pd.DataFrame, target: str | None) -> str
 
 
 def problem_type_of(model: Model, y: np.ndarray) -> str:
-    """The model's problem type, or one inferred from the target (script-mode models)."""
-    return model.problem_type or infer_problem_type(y)
+    """The model's problem type, or one inferred from the target (script-mode models).
+
+    Only classifiers and regressors are evaluated here; clustering, forecasting, anomaly
+    and topic models report their own metrics in their training jobs (``test:*``).
+    """
+    kind = model.problem_type or infer_problem_type(y)
+    if kind not in (BINARY, MULTICLASS, REGRESSION):
+        raise ValidationError(
+            "model",
+            f"{model.name} ({kind})",
+            "a classifier or regressor",
+            hint="Train it with a 'test' channel: its training job reports test:* metrics.",
+        )
+    return kind
 
 
 def _check_frame(test_df: Any, target: str | None) -> pd.DataFrame:
