@@ -299,10 +299,9 @@ class TrainingPanel:
             name = getattr(self, "dataset", None) and self.dataset.value
             frame = self._frame(name) if name and name in (*self.data, *self._loaded) else None
         columns = [] if frame is None else [str(c) for c in frame.columns]
-        previous = self.target.value
         self.target.options = columns if algorithm.supervised else [NO_TARGET, *columns]
-        if not algorithm.supervised:
-            self.target.value = previous if previous in self.target.options else NO_TARGET
+        if not algorithm.supervised:  # picking a column leaves it out of the features
+            self.target.value = NO_TARGET
         else:
             name = self.dataset.value or ""
             self.target.value = _default_target(frame, self._builtin_targets.get(name))
