@@ -15,14 +15,32 @@ from ._data import FRAME_CONTENT_TYPE, LabeledData, parse_content_type, read_cha
 from ._registry import describe_algorithms, get_algorithm, list_algorithms
 from ._schema import Hyperparameter, HyperparameterSchema
 
+# Data helpers of single algorithms, imported on first use (their modules are light, but
+# there is no reason to load ten algorithm modules for ``import workbench.algorithms``).
+_LAZY = {
+    "encode_one_hot": "._fm",
+    "OneHotEncoding": "._fm",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Algorithm",
     "FRAME_CONTENT_TYPE",
     "Hyperparameter",
     "HyperparameterSchema",
     "LabeledData",
+    "OneHotEncoding",
     "TrainedModel",
     "describe_algorithms",
+    "encode_one_hot",
     "get_algorithm",
     "list_algorithms",
     "parse_content_type",

@@ -32,6 +32,7 @@ _SUFFIX_TYPES = {
     ".svm": "text/libsvm",
     ".json": "application/jsonlines",
     ".jsonl": "application/jsonlines",
+    ".jsonlines": "application/jsonlines",
     ".txt": "text/plain",
     ".png": "application/x-image",
     ".jpg": "application/x-image",
