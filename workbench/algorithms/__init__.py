@@ -20,6 +20,10 @@ from ._schema import Hyperparameter, HyperparameterSchema
 _LAZY = {
     "encode_one_hot": "._fm",
     "OneHotEncoding": "._fm",
+    "to_series": "._deepar",
+    "write_series": "._deepar",
+    "read_series": "._deepar",
+    "weighted_quantile_loss": "._deepar",
 }
 
 
@@ -41,6 +45,10 @@ __all__ = [
     "TrainedModel",
     "describe_algorithms",
     "encode_one_hot",
+    "read_series",
+    "to_series",
+    "weighted_quantile_loss",
+    "write_series",
     "get_algorithm",
     "list_algorithms",
     "parse_content_type",
