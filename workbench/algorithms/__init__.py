@@ -24,6 +24,8 @@ _LAZY = {
     "write_series": "._deepar",
     "read_series": "._deepar",
     "weighted_quantile_loss": "._deepar",
+    "write_corpus": "._blazingtext",
+    "tokenize": "._blazingtext",
 }
 
 
@@ -47,7 +49,9 @@ __all__ = [
     "encode_one_hot",
     "read_series",
     "to_series",
+    "tokenize",
     "weighted_quantile_loss",
+    "write_corpus",
     "write_series",
     "get_algorithm",
     "list_algorithms",

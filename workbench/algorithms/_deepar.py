@@ -1072,6 +1072,7 @@ class DeepAR(Algorithm):
     channels = ("train", "test")
     required_channels = ("train",)
     content_types = JSONLINES_TYPES
+    engine = "mxnet"
     preload = ("numpy", "pandas")
     supervised = False
 

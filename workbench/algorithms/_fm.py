@@ -177,6 +177,7 @@ class FactorizationMachines(Algorithm):
     hyperparameters = SCHEMA
     channels = ("train", "validation", "test")
     required_channels = ("train",)
+    engine = "mxnet"
     content_types = (
         "text/libsvm",
         "application/jsonlines",

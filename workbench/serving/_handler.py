@@ -202,7 +202,8 @@ class Handler:
         impl = self.model._impl
         inputs = impl.decode_request(call.body, _content_type(call))
         columns = impl.response_columns(inputs)
-        accept = choose_accept(call.accept, CONTENT_TYPES, _JSON)
+        media = _content_type(call)  # answer in the request's format unless asked otherwise
+        accept = choose_accept(call.accept, CONTENT_TYPES, media if media in CONTENT_TYPES else _JSON)
         return self._reply(call, columns, accept, "sagemaker")
 
     def _accept(self, call: Call, style: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from ..core import Workspace, atomic_write_json, get_workspace
 from ..exceptions import ValidationError
 from ._environment import CURRENT_HOST, TrainingEnvironment, build_env_vars
-from ._inputs import PreparedChannel, prepare_channels, write_channels
+from ._inputs import PreparedChannel, TrainingInput, prepare_channels, write_channels
 from ._job import KIND, TrainingJob
 from ._launcher import start_job
 from ._metrics import check_metric_definitions
@@ -196,6 +196,7 @@ class Estimator:
 
         algorithm = get_algorithm(name)
         typed = algorithm.validate_hyperparameters(self._hyperparameters)
+        _check_frames_accepted(algorithm, inputs)
         channels = prepare_channels(inputs, target=self.target, supervised=algorithm.supervised)
         algorithm.check_inputs(typed, [c.name for c in channels])
         _check_content_types(algorithm, channels)
@@ -466,6 +467,34 @@ class Estimator:
         )
         est.latest_training_job = job
         return est
+
+
+# Where an algorithm that reads files (images, series, sentences) takes a DataFrame from.
+_FILE_HELPERS = {
+    "forecasting-deepar": "workbench.algorithms.write_series(to_series(df, ...), path)",
+    "blazingtext": "workbench.algorithms.write_corpus(texts, labels, path)",
+    "image-classification": "workbench.algorithms.save_image_folder(images, labels, path)",
+}
+
+
+def _check_frames_accepted(algorithm: Any, inputs: Any) -> None:
+    """A DataFrame goes to algorithms that read feature rows; the others need files."""
+    from ..algorithms import FRAME_CONTENT_TYPE
+
+    if FRAME_CONTENT_TYPE in algorithm.content_types:
+        return
+    items = inputs.items() if isinstance(inputs, dict) else [("training", inputs)]
+    for name, item in items:
+        data = item.data if isinstance(item, TrainingInput) else item
+        if type(data).__name__ == "DataFrame":
+            helper = _FILE_HELPERS.get(algorithm.name)
+            raise ValidationError(
+                f"inputs[{name!r}]",
+                "a DataFrame",
+                f"a file or folder in one of {', '.join(algorithm.content_types)} "
+                f"for algorithm {algorithm.name!r}",
+                hint=f"Write it with {helper}." if helper else None,
+            )
 
 
 def _check_content_types(algorithm: Any, channels: list[PreparedChannel]) -> None:

@@ -228,6 +228,9 @@ class Model:
             probs = self._impl.predict_proba(X)
             index = X.index if isinstance(X, pd.DataFrame) else None
             return pd.DataFrame(np.asarray(probs), index=index)
+        if not getattr(self._impl, "tabular", True):  # texts, images: the model reads them
+            probs = np.asarray(self._impl.predict_proba(X))
+            return pd.DataFrame(probs, index=X.index if isinstance(X, pd.Series) else None)
         matrix, index = self._features(X)
         return pd.DataFrame(self._impl.predict_proba(matrix), index=index)
 
