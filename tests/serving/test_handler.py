@@ -73,3 +73,25 @@ def test_tabular_models_answer_with_their_envelope_and_micro_batches_split_back(
     )
     assert json.loads(replies[0].body) == {"projections": [{"projection": [2.0]}]}
     assert replies[1].body == b"10.0\n"
+
+
+class _Probabilities(_Images):
+    """One list-valued key per record, like image classification (verbose adds keys)."""
+
+    def response_columns(self, inputs: np.ndarray, verbose: bool = False) -> dict:
+        columns = {"prediction": np.array([[0.1, 0.9]])}
+        if verbose:
+            columns["predicted_label"] = np.array([1])
+        return columns
+
+
+def test_one_list_valued_record_is_the_bare_list_and_verbose_accept_adds_keys():
+    handler = _handler(_Probabilities())
+    reply = handler.invoke(Call(b"IMG", "application/x-image", "application/json"))
+    assert json.loads(reply.body) == [0.1, 0.9]  # SageMaker's answer for one image
+    verbose = handler.invoke(Call(b"IMG", "image/png", "application/jsonlines; verbose=true"))
+    assert verbose.status == 415  # image/png is not among this model's request types
+    verbose = handler.invoke(
+        Call(b"IMG", "application/x-image", "application/jsonlines; verbose=true")
+    )
+    assert json.loads(verbose.body) == {"prediction": [0.1, 0.9], "predicted_label": 1}

@@ -26,6 +26,7 @@ _LAZY = {
     "weighted_quantile_loss": "._deepar",
     "write_corpus": "._blazingtext",
     "tokenize": "._blazingtext",
+    "save_image_folder": "._image_classification",
 }
 
 
@@ -48,6 +49,7 @@ __all__ = [
     "describe_algorithms",
     "encode_one_hot",
     "read_series",
+    "save_image_folder",
     "to_series",
     "tokenize",
     "weighted_quantile_loss",

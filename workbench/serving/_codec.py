@@ -780,6 +780,11 @@ def _dumps(payload: Any) -> str:
         return _ENCODER.encode(_plain(payload))
 
 
+def _only_value(row: Any) -> Any:
+    """A record's one value (``{"prediction": [...]}`` -> ``[...]``); other records as they are."""
+    return next(iter(row.values())) if isinstance(row, dict) and len(row) == 1 else row
+
+
 def _mlflow_value(row: Any) -> Any:
     if not isinstance(row, Mapping):
         return row
@@ -911,7 +916,8 @@ def encode(
 
     - application/json: ``{"predictions": [{..}, ..]}`` (``envelope`` names the key:
       PCA answers ``{"projections": ..}``, RCF ``{"scores": ..}``; ``None`` sends the bare
-      list, as image classification and BlazingText do); with ``style="mlflow"``
+      list, as BlazingText does, with single-key records as their value and one
+      list-valued record as that list, as image classification does); with ``style="mlflow"``
       ``{"predictions": [v, ..]}`` where v is the row's ``predicted_label``, else its
       ``score``, else its only value (rows with several other keys stay objects).
     - application/jsonlines: one JSON object per line, trailing newline.
@@ -934,7 +940,10 @@ def encode(
         elif not isinstance(rows, list):
             rows = list(rows)
         if envelope is None and style != "mlflow":
-            return _dumps(rows).encode(), JSON
+            # Image classification answers one image with the bare probability list.
+            values = [_only_value(r) for r in rows]
+            body = values[0] if len(values) == 1 and isinstance(values[0], list) else values
+            return _dumps(body).encode(), JSON
         return _dumps({envelope or "predictions": rows}).encode(), JSON
     if media == JSONLINES:
         if not rows:

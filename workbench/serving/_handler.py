@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..algorithms import parse_content_type
 from ..exceptions import ValidationError, WorkbenchError
 from ._codec import (
     CONTENT_TYPES,
@@ -201,9 +202,15 @@ class Handler:
     def _invoke_own(self, call: Call) -> Reply:
         impl = self.model._impl
         inputs = impl.decode_request(call.body, _content_type(call))
-        columns = impl.response_columns(inputs)
+        _, params = parse_content_type(call.accept or "")
+        if params.get("verbose", "").lower() in ("true", "1"):  # e.g. class names and top-k
+            columns = impl.response_columns(inputs, verbose=True)
+        else:
+            columns = impl.response_columns(inputs)
         media = _content_type(call)  # answer in the request's format unless asked otherwise
-        accept = choose_accept(call.accept, CONTENT_TYPES, media if media in CONTENT_TYPES else _JSON)
+        accept = choose_accept(
+            call.accept, CONTENT_TYPES, media if media in CONTENT_TYPES else _JSON
+        )
         return self._reply(call, columns, accept, "sagemaker")
 
     def _accept(self, call: Call, style: str) -> str:
