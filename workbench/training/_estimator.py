@@ -112,8 +112,11 @@ class Estimator:
             from ..algorithms import list_algorithms
 
             image = self.image_uri.lower()
-            for name in list_algorithms():
-                if name in image:
+            repository = image.rsplit("/", 1)[-1].split(":", 1)[0]  # ".../kmeans:1" -> kmeans
+            if repository in list_algorithms():
+                return repository
+            for name in sorted(list_algorithms(), key=len, reverse=True):
+                if name in repository:  # e.g. sagemaker-xgboost
                     return name
             raise ValidationError(
                 "image_uri",
