@@ -525,9 +525,11 @@ def _check_same_columns(channels: list[PreparedChannel]) -> None:
     for chan in channels:
         if chan is train or not chan.columns or chan.frame is None or train.frame is None:
             continue
-        if set(chan.columns) != set(train.columns):
-            missing = sorted(set(train.columns) - set(chan.columns))
-            extra = sorted(set(chan.columns) - set(train.columns))
+        mine = set(chan.columns) - {chan.target}  # an RCF test channel has labels, train not
+        theirs = set(train.columns) - {train.target}
+        if mine != theirs:
+            missing = sorted(theirs - mine)
+            extra = sorted(mine - theirs)
             raise ValidationError(
                 f"inputs[{chan.name!r}] columns",
                 {"missing": missing[:10], "unexpected": extra[:10]},
