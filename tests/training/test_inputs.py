@@ -147,3 +147,22 @@ def test_a_path_in_a_format_the_algorithm_does_not_read_is_refused(tmp_path, wor
     est = wb.Estimator(algorithm="xgboost", hyperparameters={"num_round": 2})
     with pytest.raises(ValidationError, match=r"inputs\['train'\] content_type.*xgboost"):
         est.fit({"train": str(tmp_path)})
+
+
+def test_a_labelled_test_frame_beside_an_unlabelled_train_frame_has_the_same_features(
+    binary_frame,
+):
+    from workbench.training._estimator import _check_same_columns
+
+    features = binary_frame.drop(columns="y")
+    _check_same_columns(
+        prepare_channels({"train": features, "test": binary_frame}, target="y", supervised=False)
+    )
+    with pytest.raises(ValidationError, match=r"inputs\['test'\] columns"):
+        _check_same_columns(
+            prepare_channels(
+                {"train": features, "test": binary_frame.drop(columns="x0")},
+                target="y",
+                supervised=False,
+            )
+        )
