@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.algorithms._artifacts import load_arrays, save_arrays
 from workbench.algorithms._base import Algorithm, quality_metric_line, quality_metric_regex
 from workbench.algorithms._data import (
     FRAME_CONTENT_TYPE,
@@ -325,21 +326,12 @@ class FactorizationMachinesModel:
 
     @classmethod
     def load(cls, model_dir: Path) -> FactorizationMachinesModel:
-        meta = json.loads((Path(model_dir) / META_FILE).read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValidationError(
-                f"model {META_FILE}", meta.get("format"), f"format {MODEL_FORMAT!r}"
-            )
-        with np.load(Path(model_dir) / MODEL_FILE, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        arrays, meta = load_arrays(model_dir, MODEL_FILE, META_FILE, MODEL_FORMAT)
         return cls(arrays, meta)
 
     def save(self, model_dir: Path) -> None:
         """Write ``factorization-machines-model.npz`` (weights) and ``.json`` (description)."""
-        model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / MODEL_FILE, **self.arrays)
-        (model_dir / META_FILE).write_text(json.dumps(self.meta, indent=2))
+        save_arrays(model_dir, MODEL_FILE, META_FILE, self.arrays, self.meta)
 
     def raw(self, X: Any) -> np.ndarray:
         """``w0 + <w, x> + pairwise interactions`` for each row (logits for the classifier)."""

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..exceptions import ValidationError
+from ._artifacts import load_arrays, save_arrays
 from ._base import Algorithm, quality_metric_line, quality_metric_regex
 from ._data import (
     FRAME_CONTENT_TYPE,
@@ -215,19 +216,13 @@ class KMeansModel:
 
     @classmethod
     def load(cls, model_dir: Path) -> KMeansModel:
-        meta = json.loads((Path(model_dir) / META_FILE).read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValidationError(f"model {META_FILE}", meta.get("format"), repr(MODEL_FORMAT))
-        with np.load(Path(model_dir) / MODEL_FILE, allow_pickle=False) as npz:
-            centers = npz["centers"]
+        arrays, meta = load_arrays(model_dir, MODEL_FILE, META_FILE, MODEL_FORMAT)
+        centers = arrays["centers"]
         return cls(centers, meta)
 
     def save(self, model_dir: Path) -> None:
         """Write ``kmeans-model.npz`` (the centres) and ``kmeans-model.json``."""
-        model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / MODEL_FILE, centers=self.centers)
-        (model_dir / META_FILE).write_text(json.dumps(self.meta, indent=2))
+        save_arrays(model_dir, MODEL_FILE, META_FILE, {"centers": self.centers}, self.meta)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Index of the closest centre of every row, shape ``(n,)``."""

@@ -33,7 +33,6 @@ Where workbench differs from SageMaker, and why:
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterator
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..exceptions import ValidationError
+from ._artifacts import load_arrays, save_arrays
 from ._base import Algorithm, quality_metric_line, quality_metric_regex
 from ._kmeans import (
     channel_shape,
@@ -265,19 +265,12 @@ class KNNModel:
 
     @classmethod
     def load(cls, model_dir: Path) -> KNNModel:
-        meta = json.loads((Path(model_dir) / META_FILE).read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValidationError(f"model {META_FILE}", meta.get("format"), repr(MODEL_FORMAT))
-        with np.load(Path(model_dir) / MODEL_FILE, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        arrays, meta = load_arrays(model_dir, MODEL_FILE, META_FILE, MODEL_FORMAT)
         return cls(arrays, meta)
 
     def save(self, model_dir: Path) -> None:
         """Write ``knn-model.npz`` (sample, labels, index arrays) and ``knn-model.json``."""
-        model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / MODEL_FILE, **self.arrays)
-        (model_dir / META_FILE).write_text(json.dumps(self.meta, indent=2))
+        save_arrays(model_dir, MODEL_FILE, META_FILE, self.arrays, self.meta)
 
     def kneighbors(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores and positions in the sample of the ``k`` neighbours of every row, best first.

@@ -12,7 +12,6 @@ The model is an ``.npz`` of arrays plus a JSON description, never a pickle.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.algorithms._artifacts import load_arrays, save_arrays
 from workbench.algorithms._base import Algorithm, quality_metric_line, quality_metric_regex
 from workbench.algorithms._data import LabeledData, read_channel
 from workbench.algorithms._schema import AUTO, Hyperparameter, HyperparameterSchema
@@ -333,21 +333,12 @@ class LinearLearnerModel:
 
     @classmethod
     def load(cls, model_dir: Path) -> LinearLearnerModel:
-        meta = json.loads((Path(model_dir) / META_FILE).read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValidationError(
-                f"model {META_FILE}", meta.get("format"), f"format {MODEL_FORMAT!r}"
-            )
-        with np.load(Path(model_dir) / MODEL_FILE, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        arrays, meta = load_arrays(model_dir, MODEL_FILE, META_FILE, MODEL_FORMAT)
         return cls(arrays, meta)
 
     def save(self, model_dir: Path) -> None:
         """Write ``linear-learner-model.npz`` and ``linear-learner-model.json``."""
-        model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / MODEL_FILE, **self.arrays)
-        (model_dir / META_FILE).write_text(json.dumps(self.meta, indent=2))
+        save_arrays(model_dir, MODEL_FILE, META_FILE, self.arrays, self.meta)
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Linear outputs ``(n, k)`` in training units (normalised label for regressors)."""

@@ -40,7 +40,6 @@ Where workbench differs from SageMaker, and why:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..exceptions import ValidationError
+from ._artifacts import load_arrays, save_arrays
 from ._base import Algorithm, quality_metric_line, quality_metric_regex
 from ._kmeans import (
     channel_shape,
@@ -207,19 +207,12 @@ class PCAModel:
 
     @classmethod
     def load(cls, model_dir: Path) -> PCAModel:
-        meta = json.loads((Path(model_dir) / META_FILE).read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValidationError(f"model {META_FILE}", meta.get("format"), repr(MODEL_FORMAT))
-        with np.load(Path(model_dir) / MODEL_FILE, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        arrays, meta = load_arrays(model_dir, MODEL_FILE, META_FILE, MODEL_FORMAT)
         return cls(arrays, meta)
 
     def save(self, model_dir: Path) -> None:
         """Write ``pca-model.npz`` (components, mean, variances) and ``pca-model.json``."""
-        model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / MODEL_FILE, **self.arrays)
-        (model_dir / META_FILE).write_text(json.dumps(self.meta, indent=2))
+        save_arrays(model_dir, MODEL_FILE, META_FILE, self.arrays, self.meta)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Projections ``(n, num_components)`` of the rows of ``X``."""

@@ -48,7 +48,6 @@ does too, with every tree on all rows, and warns.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.algorithms._artifacts import load_arrays, save_arrays
 from workbench.algorithms._base import Algorithm, quality_metric_line, quality_metric_regex
 from workbench.algorithms._data import LabeledData, parse_content_type, read_channel
 from workbench.algorithms._schema import Hyperparameter, HyperparameterSchema
@@ -248,21 +248,13 @@ class RandomCutForestModel:
 
     @classmethod
     def load(cls, model_dir: Path) -> RandomCutForestModel:
-        meta = json.loads((Path(model_dir) / META_FILE).read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValidationError(
-                f"model {META_FILE}", meta.get("format"), f"format {MODEL_FORMAT!r}"
-            )
-        with np.load(Path(model_dir) / MODEL_FILE, allow_pickle=False) as npz:
-            forest = _Forest(**{name: npz[name] for name in npz.files})
+        arrays, meta = load_arrays(model_dir, MODEL_FILE, META_FILE, MODEL_FORMAT)
+        forest = _Forest(**arrays)
         return cls(forest, meta)
 
     def save(self, model_dir: Path) -> None:
         """Write ``randomcutforest-model.npz`` (the trees) and ``randomcutforest-model.json``."""
-        model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / MODEL_FILE, **self.forest.arrays())
-        (model_dir / META_FILE).write_text(json.dumps(self.meta, indent=2))
+        save_arrays(model_dir, MODEL_FILE, META_FILE, self.forest.arrays(), self.meta)
 
     def score(self, X: Any) -> np.ndarray:
         """Anomaly scores ``(n,)``: mean expected CoDisp over the trees (higher = stranger)."""
