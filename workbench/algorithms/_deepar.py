@@ -44,7 +44,6 @@ The model is ``net.save_parameters`` plus a JSON description, never a pickle.
 
 from __future__ import annotations
 
-import ctypes
 import gzip
 import json
 import math
@@ -61,6 +60,7 @@ import numpy as np
 from ..exceptions import ValidationError
 from ._base import Algorithm, quality_metric_line, quality_metric_regex
 from ._data import channel_files, parse_content_type
+from ._mxnet import device, import_mxnet
 from ._schema import Hyperparameter, HyperparameterSchema
 
 if TYPE_CHECKING:
@@ -828,25 +828,7 @@ _LIKELIHOODS: dict[str, type[_Likelihood]] = {
 }
 
 
-# -- MXNet: threads, context, network --------------------------------------------------------
-_THREADS: list[bool] = []
-
-
-def _mxnet() -> Any:
-    """Import MXNet; one OpenMP thread unless OMP_NUM_THREADS says otherwise (see module doc)."""
-    import mxnet as mx
-
-    if not _THREADS:
-        if "OMP_NUM_THREADS" not in os.environ:
-            mx.base._LIB.MXSetNumOMPThreads(ctypes.c_int(1))
-        _THREADS.append(True)
-    return mx
-
-
-def _context(mx: Any) -> Any:
-    return mx.gpu() if mx.context.num_gpus() > 0 else mx.cpu()
-
-
+# -- MXNet: the network --------------------------------------------------------
 def _network(mx: Any, arch: dict[str, Any]) -> Any:
     """The DeepAR network: cat embeddings, a stacked LSTM/GRU, and a dense likelihood head."""
     from mxnet import gluon, nd
@@ -1009,7 +991,7 @@ def _sample_chunk(
     rng: np.random.Generator,
 ) -> np.ndarray:
     nd = mx.nd
-    ctx = _context(mx)
+    ctx = device(mx)
     n, context, horizon = len(series), plan.context_length, plan.prediction_length
     lags = np.array(plan.lags)
     history = int(lags.max()) + context
@@ -1141,11 +1123,11 @@ class DeepAR(Algorithm):
                 "non-negative targets for the negative-binomial likelihood",
                 hint="Use gaussian or student-T for data with negative values.",
             )
-        mx = _mxnet()
+        mx = import_mxnet()
         mx.random.seed(_SEED)
         arch = _architecture(hps, plan)
         net = _network(mx, arch)
-        net.initialize(mx.init.Xavier(), ctx=_context(mx))
+        net.initialize(mx.init.Xavier(), ctx=device(mx))
         train = data["train"]
         print(
             f"{_LOG} {len(train)} series, {sum(len(s.target) for s in train)} points, "
@@ -1207,7 +1189,7 @@ def _fit(
     """Train by negative log-likelihood on random windows; return the kept epoch's loss."""
     from mxnet import autograd, gluon
 
-    nd, ctx = mx.nd, _context(mx)
+    nd, ctx = mx.nd, device(mx)
     windows = _TrainingWindows(series, plan)
     rng = np.random.default_rng(_SEED)
     batch = int(hps["mini_batch_size"])
@@ -1309,9 +1291,9 @@ class DeepARModel:
             raise ValidationError(
                 f"model {META_FILE}", meta.get("format"), f"format {MODEL_FORMAT!r}"
             )
-        mx = _mxnet()
+        mx = import_mxnet()
         net = _network(mx, meta["architecture"])
-        net.load_parameters(str(Path(model_dir) / PARAMS_FILE), ctx=_context(mx))
+        net.load_parameters(str(Path(model_dir) / PARAMS_FILE), ctx=device(mx))
         return cls(net, mx, meta)
 
     def save(self, model_dir: Path) -> None:

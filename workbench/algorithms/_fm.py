@@ -60,6 +60,7 @@ from workbench.algorithms._data import (
     parse_content_type,
     read_channel,
 )
+from workbench.algorithms._mxnet import device, import_mxnet
 from workbench.algorithms._schema import Hyperparameter, HyperparameterSchema
 from workbench.exceptions import ValidationError
 
@@ -426,12 +427,12 @@ class FactorizationMachinesModel:
 
 def _fit(data: dict[str, Any], hps: dict[str, Any]) -> dict[str, np.ndarray]:
     """Train with MXNet Gluon; return the weights as numpy arrays."""
-    import mxnet as mx
+    mx = import_mxnet()
     from mxnet import autograd, gluon, nd
 
     mx.random.seed(_SEED)
     rng = np.random.default_rng(_SEED)
-    ctx = mx.gpu() if mx.context.num_gpus() > 0 else mx.cpu()
+    ctx = device(mx)
     net = _network(hps)
     net.initialize(ctx=ctx)
     net.hybridize(static_alloc=True)
@@ -511,7 +512,7 @@ def _network(hps: dict[str, Any]) -> Any:
 
 
 def _initializer(hps: dict[str, Any], group: str) -> Any:
-    import mxnet as mx
+    mx = import_mxnet()
 
     method = hps[f"{group}_init_method"]
     if method == "uniform":

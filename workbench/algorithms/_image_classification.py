@@ -61,6 +61,7 @@ import numpy as np
 
 from workbench.algorithms._base import NUMBER_REGEX, Algorithm
 from workbench.algorithms._data import FRAME_CONTENT_TYPE, channel_files, parse_content_type
+from workbench.algorithms._mxnet import device, import_mxnet
 from workbench.algorithms._schema import Hyperparameter, HyperparameterSchema
 from workbench.exceptions import ValidationError
 
@@ -805,7 +806,7 @@ class _Augmenter:
         return np.clip(x + lightness, 0.0, self.pixel_max).astype(np.float32)
 
     def _affine(self, x: np.ndarray) -> np.ndarray:
-        import mxnet as mx
+        mx = import_mxnet()
 
         b, _, h, w = x.shape
         angle = np.deg2rad(self.rng.uniform(-10, 10, size=b))
@@ -848,7 +849,7 @@ class _Trainer:
         train: _Images,
         validation: _Images | None,
     ) -> None:
-        import mxnet as mx
+        mx = import_mxnet()
 
         self.hps = hps
         self.shape = shape
@@ -859,7 +860,7 @@ class _Trainer:
         self.validation = validation
         self.k = hps["num_classes"]
         self.top_k = hps.get("top_k")
-        self.ctx = mx.gpu() if mx.context.num_gpus() > 0 else mx.cpu()
+        self.ctx = device(mx)
         mx.random.seed(_SEED)
         self.rng = np.random.default_rng(_SEED)
         pixels = train.pixels.astype(np.float32)
@@ -906,7 +907,7 @@ class _Trainer:
         self._save(net, model_dir, best["epoch"], epoch + 1)
 
     def _network(self) -> Any:
-        import mxnet as mx
+        mx = import_mxnet()
 
         c, h, w = self.shape
         net = build_network(self.hps["num_layers"], self.k, h, w)
@@ -1009,7 +1010,7 @@ class _Trainer:
             print(f"Epoch[{epoch}] {word}-top_k_accuracy_{self.top_k}={topk:.6f}", flush=True)
 
     def _save(self, net: Any, model_dir: Path, best_epoch: int, epochs_trained: int) -> None:
-        import mxnet as mx
+        mx = import_mxnet()
         from mxnet.gluon import nn
 
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -1145,11 +1146,11 @@ class ImageClassificationModel:
 
     @classmethod
     def load(cls, model_dir: Path) -> ImageClassificationModel:
-        import mxnet as mx
+        mx = import_mxnet()
         from mxnet import gluon
 
         meta = json.loads((model_dir / META_FILE).read_text())
-        ctx = mx.gpu() if mx.context.num_gpus() > 0 else mx.cpu()
+        ctx = device(mx)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             net = gluon.SymbolBlock.imports(
