@@ -27,6 +27,9 @@ _LAZY = {
     "write_corpus": "._blazingtext",
     "tokenize": "._blazingtext",
     "save_image_folder": "._image_classification",
+    "bag_of_words": "._text",
+    "npmi_coherence": "._text",
+    "topic_purity": "._text",
 }
 
 
@@ -46,17 +49,20 @@ __all__ = [
     "LabeledData",
     "OneHotEncoding",
     "TrainedModel",
+    "bag_of_words",
     "describe_algorithms",
     "encode_one_hot",
     "read_series",
     "save_image_folder",
     "to_series",
+    "topic_purity",
     "tokenize",
     "weighted_quantile_loss",
     "write_corpus",
     "write_series",
     "get_algorithm",
     "list_algorithms",
+    "npmi_coherence",
     "parse_content_type",
     "read_channel",
 ]

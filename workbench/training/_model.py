@@ -68,6 +68,15 @@ class Model:
             params.get("feature_names")
         )
 
+    @property
+    def algorithm_model(self) -> Any:
+        """The built-in algorithm's own trained model (``None`` for script mode).
+
+        It has what only that algorithm knows, e.g. NTM's and LDA's
+        ``top_words(10)``, or the K-Means centres.
+        """
+        return self._impl if self.algorithm else None
+
     def __repr__(self) -> str:
         kind = self.algorithm or f"script {self.entry_point}"
         return f"Model({self.name!r}, {kind}, {self.problem_type})"
