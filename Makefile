@@ -37,6 +37,7 @@ jupyter: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/training_overhead.py
+	$(PY) benchmarks/algorithms.py
 
 lock:
 	$(PY) -m uv pip compile requirements/requirements.in --python-version 3.11 \
