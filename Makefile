@@ -23,11 +23,13 @@ $(STAMP): requirements/lock.txt pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/workbench labs run day1
 
+# The default run (slow tests deselected in pyproject.toml), then the slow ones (labs end to end).
 test: $(STAMP)
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m slow
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check workbench tests benchmarks

@@ -84,8 +84,8 @@ def test_table_documents_every_hyperparameter():
 def test_every_builtin_algorithm_declares_a_documented_schema():
     for name in list_algorithms():
         algo = get_algorithm(name)
-        assert len(algo.hyperparameters.names) >= 5
-        assert all(p.doc for p in algo.hyperparameters)
+        assert len(algo.hyperparameters.names) >= 4, name  # RCF has 4, as in SageMaker
+        assert all(p.doc for p in algo.hyperparameters), name
 
 
 def test_unknown_algorithm_lists_the_known_ones():
