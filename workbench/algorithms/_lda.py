@@ -34,7 +34,6 @@ are noise whose recovered priors are the largest); ``num_topics`` must be at lea
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..exceptions import ValidationError
+from ._artifacts import load_arrays, save_arrays
 from ._base import Algorithm, quality_metric_line, quality_metric_regex
 from ._schema import Hyperparameter, HyperparameterSchema
 from ._text import (
@@ -386,13 +386,7 @@ class LDAModel(TopicModelBase):
         from ._text import VOCAB_FILE, read_vocabulary
 
         model_dir = Path(model_dir)
-        meta = json.loads((model_dir / META_FILE).read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValidationError(
-                f"model {META_FILE}", meta.get("format"), f"format {MODEL_FORMAT!r}"
-            )
-        with np.load(model_dir / MODEL_FILE, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        arrays, meta = load_arrays(model_dir, MODEL_FILE, META_FILE, MODEL_FORMAT)
         vocabulary = None
         if (model_dir / VOCAB_FILE).exists():
             vocabulary = read_vocabulary(model_dir, meta["feature_dim"])
@@ -401,9 +395,9 @@ class LDAModel(TopicModelBase):
     def save(self, model_dir: Path) -> None:
         """Write ``lda-model.npz`` (alpha, beta), ``lda-model.json`` and ``vocab.txt``."""
         model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / MODEL_FILE, alpha=self.alpha, beta=self.beta)
-        (model_dir / META_FILE).write_text(json.dumps(self.meta, indent=2))
+        save_arrays(
+            model_dir, MODEL_FILE, META_FILE, {"alpha": self.alpha, "beta": self.beta}, self.meta
+        )
         if self.vocabulary:
             write_vocabulary(model_dir, self.vocabulary)
 

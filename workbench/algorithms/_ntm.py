@@ -36,7 +36,6 @@ SageMaker's. Where workbench differs:
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..exceptions import ValidationError
+from ._artifacts import load_arrays, save_arrays
 from ._base import Algorithm, quality_metric_line, quality_metric_regex
 from ._mxnet import device, import_mxnet
 from ._schema import AUTO, Hyperparameter, HyperparameterSchema
@@ -470,13 +470,7 @@ class NTMModel(TopicModelBase):
         from ._text import VOCAB_FILE, read_vocabulary
 
         model_dir = Path(model_dir)
-        meta = json.loads((model_dir / META_FILE).read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ValidationError(
-                f"model {META_FILE}", meta.get("format"), f"format {MODEL_FORMAT!r}"
-            )
-        with np.load(model_dir / MODEL_FILE, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        arrays, meta = load_arrays(model_dir, MODEL_FILE, META_FILE, MODEL_FORMAT)
         vocabulary = None
         if (model_dir / VOCAB_FILE).exists():
             vocabulary = read_vocabulary(model_dir, meta["feature_dim"])
@@ -485,9 +479,7 @@ class NTMModel(TopicModelBase):
     def save(self, model_dir: Path) -> None:
         """Write ``ntm-model.npz``, ``ntm-model.json`` and ``vocab.txt`` (if known)."""
         model_dir = Path(model_dir)
-        model_dir.mkdir(parents=True, exist_ok=True)
-        np.savez(model_dir / MODEL_FILE, **self.arrays)
-        (model_dir / META_FILE).write_text(json.dumps(self.meta, indent=2))
+        save_arrays(model_dir, MODEL_FILE, META_FILE, self.arrays, self.meta)
         if self.vocabulary:
             write_vocabulary(model_dir, self.vocabulary)
 
