@@ -9,6 +9,7 @@ Examples::
     workbench endpoints list
     workbench endpoints describe fraud
     workbench endpoints delete fraud fraud-b
+    workbench doctor
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-output", action="store_true", help="echo cell output")
     run.set_defaults(func=_labs_run)
     labs.add_parser("list", help="list the labs").set_defaults(func=_labs_list)
+
+    sub.add_parser("doctor", help="check this machine is ready for the workshop").set_defaults(
+        func=_doctor
+    )
 
     jobs = sub.add_parser("jobs", help="training jobs").add_subparsers(dest="jobs_command")
     listing = jobs.add_parser("list", help="list training jobs")
@@ -112,6 +117,14 @@ def _labs_run(args: argparse.Namespace) -> int:
         print(f"  summary: {result.summary_path}")
         print(f"  workspace (training jobs, models): {get_workspace(args.workspace).path}")
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .labs import doctor, format_checks
+
+    checks = doctor(args.workspace)
+    print(format_checks(checks))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def _labs_list(args: argparse.Namespace) -> int:

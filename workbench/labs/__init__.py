@@ -6,7 +6,19 @@ Example
 >>> run_lab("day1", parameters={"FAST": True})   # doctest: +SKIP
 """
 
+from ._doctor import Check, doctor, format_checks
 from ._registry import Lab, find_labs, labs_dir, list_labs
 from ._runner import LabFailedError, LabRun, run_lab
 
-__all__ = ["Lab", "LabFailedError", "LabRun", "find_labs", "labs_dir", "list_labs", "run_lab"]
+__all__ = [
+    "Check",
+    "Lab",
+    "LabFailedError",
+    "LabRun",
+    "doctor",
+    "find_labs",
+    "format_checks",
+    "labs_dir",
+    "list_labs",
+    "run_lab",
+]
