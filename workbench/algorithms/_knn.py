@@ -44,14 +44,16 @@ import numpy as np
 from ..exceptions import ValidationError
 from ._artifacts import load_arrays, save_arrays
 from ._base import Algorithm, quality_metric_line, quality_metric_regex
-from ._kmeans import (
+from ._feature_rows import (
     channel_shape,
     check_feature_dim,
     check_finite,
-    check_k_rows,
     feature_matrix,
-    nearest,
     read_features,
+)
+from ._kmeans import (
+    check_k_rows,
+    nearest,
     sq_norms,
     weighted_lloyd,
 )

@@ -50,7 +50,7 @@ import numpy as np
 from ..exceptions import ValidationError
 from ._artifacts import load_arrays, save_arrays
 from ._base import Algorithm, quality_metric_line, quality_metric_regex
-from ._kmeans import (
+from ._feature_rows import (
     channel_shape,
     check_feature_dim,
     check_finite,
