@@ -7,6 +7,7 @@ Example
 """
 
 from ._doctor import Check, doctor, format_checks
+from ._handoff import latest_training_job
 from ._registry import Lab, find_labs, labs_dir, list_labs
 from ._runner import LabFailedError, LabRun, run_lab
 
@@ -19,6 +20,7 @@ __all__ = [
     "find_labs",
     "format_checks",
     "labs_dir",
+    "latest_training_job",
     "list_labs",
     "run_lab",
 ]
