@@ -3,6 +3,8 @@
 Examples::
 
     workbench labs run day1 -p FAST=True
+    workbench labs run --all -p FAST=True
+    workbench labs run --track forecasting --force
     workbench jobs list
     workbench jobs describe xgboost-2026-11-21-10-00-00-000
     workbench jobs stop xgboost-2026-11-21-10-00-00-000
@@ -10,6 +12,7 @@ Examples::
     workbench endpoints describe fraud
     workbench endpoints delete fraud fraud-b
     workbench doctor
+    workbench dashboard leaderboard
 """
 
 from __future__ import annotations
@@ -43,14 +46,27 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     labs = sub.add_parser("labs", help="workshop labs").add_subparsers(dest="labs_command")
-    run = labs.add_parser("run", help="run labs end to end with papermill")
-    run.add_argument("names", nargs="+", help="lab names, e.g. day1")
+    run = labs.add_parser(
+        "run", help="run labs in workshop order as one pipeline (papermill), cached"
+    )
+    run.add_argument("names", nargs="*", help="groups or labs, e.g. day1 day2/02_tuning")
+    run.add_argument("--all", action="store_true", help="every lab of the workshop")
+    run.add_argument("--track", metavar="PROJECT", help="only the labs of one sample project")
     run.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
-    run.add_argument("--run-dir", help="where executed notebooks and the summary go")
+    run.add_argument("--force", action="store_true", help="re-run labs even if cached")
+    run.add_argument("--run-dir", help="where executed notebooks and the report go")
     run.add_argument("--kernel", help="Jupyter kernel name (default: workbench)")
     run.add_argument("--log-output", action="store_true", help="echo cell output")
     run.set_defaults(func=_labs_run)
-    labs.add_parser("list", help="list the labs").set_defaults(func=_labs_list)
+    listing = labs.add_parser("list", help="list the labs")
+    listing.add_argument("--track", metavar="PROJECT", help="only the labs of one sample project")
+    listing.set_defaults(func=_labs_list)
+
+    dashboard = sub.add_parser("dashboard", help="serve a Voila dashboard on 127.0.0.1")
+    dashboard.add_argument("name", help="leaderboard, monitoring or labelling")
+    dashboard.add_argument("--port", type=int, default=8866)
+    dashboard.add_argument("--open", action="store_true", help="open it in a browser")
+    dashboard.set_defaults(func=_dashboard)
 
     sub.add_parser("doctor", help="check this machine is ready for the workshop").set_defaults(
         func=_doctor
@@ -92,9 +108,8 @@ def _parse_value(text: str) -> Any:
 
 
 def _labs_run(args: argparse.Namespace) -> int:
-    from .core import get_workspace
     from .exceptions import ValidationError
-    from .labs import run_lab
+    from .labs import run_labs
 
     params = {}
     for item in args.parameter:
@@ -102,21 +117,40 @@ def _labs_run(args: argparse.Namespace) -> int:
         if not sep or not key:
             raise ValidationError("-p", item, "KEY=VALUE")
         params[key] = _parse_value(value)
-    for name in args.names:
-        result = run_lab(
-            name,
-            params,
-            run_dir=args.run_dir,
-            kernel_name=args.kernel,
-            workspace=args.workspace,
-            log_output=args.log_output,
-        )
-        print(f"{name}: {result.status} in {result.duration_s:.1f} s")
-        for nb in result.notebooks:
-            print(f"  executed notebook: {nb['output']}")
-        print(f"  summary: {result.summary_path}")
-        print(f"  workspace (training jobs, models): {get_workspace(args.workspace).path}")
+
+    def progress(record: dict[str, Any]) -> None:
+        memory = f", peak {record['peak_rss_mb']:.0f} MB" if record.get("peak_rss_mb") else ""
+        print(f"  {record['lab']:<44} {record['status']:<9} {record['duration_s']:6.1f} s{memory}")
+        sys.stdout.flush()
+
+    result = run_labs(
+        args.names,
+        params,
+        all_labs=args.all,
+        track=args.track,
+        run_dir=args.run_dir,
+        kernel_name=args.kernel,
+        workspace=args.workspace,
+        force=args.force,
+        log_output=args.log_output,
+        progress=progress,
+    )
+    ran, cached = len(result.by_status("Completed")), len(result.by_status("Cached"))
+    print(
+        f"{result.name}: {result.status} in {result.duration_s:.1f} s ({ran} ran, {cached} cached)"
+    )
+    print(f"  report: {result.report_path}")
+    print(f"  summary: {result.summary_path}")
+    print(f"  workspace (training jobs, models): {result.workspace}")
     return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from .dashboards import serve_dashboard
+
+    return serve_dashboard(
+        args.name, port=args.port, workspace=args.workspace, open_browser=args.open
+    )
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -128,10 +162,11 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _labs_list(args: argparse.Namespace) -> int:
-    from .labs import list_labs
+    from .labs import select_labs
 
-    for lab in list_labs():
-        print(f"{lab.name}\t{lab.path}")
+    for lab in select_labs(all_labs=True, track=args.track):
+        tracks = ",".join(lab.tracks) or "-"
+        print(f"{lab.name:<44} tracks: {tracks:<28} {lab.path}")
     return 0
 
 

@@ -4,14 +4,16 @@ import nbformat
 import pytest
 
 import workbench as wb
+from tests.labs._tiny import write_lab
 from workbench.exceptions import ValidationError
-from workbench.labs import LabFailedError, find_labs, list_labs, run_lab
+from workbench.labs import LabFailedError, find_labs, list_labs, run_lab, run_labs
 
 
 def test_day1_is_registered_in_order():
     names = [lab.name for lab in list_labs()]
     assert "day1/01_intro_fraud" in names
-    assert [lab.name for lab in find_labs("day1")][0] == "day1/01_intro_fraud"
+    assert names.index("day1/01_intro_fraud") < names.index("day2/01_features_evaluation")
+    assert "day1/01_intro_fraud" in [lab.name for lab in find_labs("day1")]
 
 
 def test_every_lab_has_a_parameters_cell_with_the_common_parameters():
@@ -33,6 +35,16 @@ def test_unknown_parameter_lists_the_labs_parameters(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_unknown_parameter_of_several_labs_lists_all_their_parameters(tmp_path):
+    with pytest.raises(ValidationError, match="labs day1/.*EPOCHS.*FAST, INTERACTIVE"):
+        run_labs(["day1", "day2"], {"EPOCHS": 3}, run_dir=tmp_path / "run")
+
+
+def test_unknown_kernel_lists_the_installed_kernels(tmp_path):
+    with pytest.raises(ValidationError, match="kernel.*'no-such-kernel'.*workbench"):
+        run_lab("day1", kernel_name="no-such-kernel", run_dir=tmp_path / "run")
+
+
 def test_unwritable_run_dir_is_refused(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -40,37 +52,29 @@ def test_unwritable_run_dir_is_refused(tmp_path):
         run_lab("day1", run_dir=blocker / "sub")
 
 
-def _notebook(path, sources):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.cells[0].metadata["tags"] = ["parameters"]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "language": "python",
-        "display_name": "Python 3",
-    }
-    nbformat.write(nb, path)
-
-
 def test_a_failing_cell_stops_the_pipeline_and_is_reported(tmp_path, monkeypatch, workspace):
     labs = tmp_path / "labs" / "day9_demo"
-    labs.mkdir(parents=True)
-    _notebook(labs / "01_ok.ipynb", ["RUN_DIR = '.'\nSEED = 0\nFAST = True", "x = 1"])
-    _notebook(labs / "02_broken.ipynb", ["RUN_DIR = '.'\nSEED = 0\nFAST = True", "1 / 0"])
-    _notebook(labs / "03_never.ipynb", ["RUN_DIR = '.'\nSEED = 0\nFAST = True", "x = 2"])
+    write_lab(labs / "01_ok.ipynb", ["x = 1"])
+    write_lab(labs / "02_broken.ipynb", ["y = 0\nx = 1 / y"])
+    write_lab(labs / "03_never.ipynb", ["x = 2"])
     monkeypatch.setenv("WORKBENCH_LABS_DIR", str(tmp_path / "labs"))
     with pytest.raises(LabFailedError, match="cell 2.*ZeroDivisionError") as info:
         run_lab("day9", run_dir=tmp_path / "run")
     assert "02_broken" in str(info.value)  # cell 2 of the executed notebook (after injection)
+    assert "x = 1 / y" in str(info.value)  # the failing cell's source is shown
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert [nb["status"] for nb in summary["notebooks"]] == ["Completed", "Failed"]
+    assert [nb["status"] for nb in summary["notebooks"]] == ["Completed", "Failed", "Not run"]
+    assert summary["status"] == "Failed"
     assert (tmp_path / "run" / "day9__02_broken.ipynb").exists()
     assert "ZeroDivisionError" in (tmp_path / "run" / "summary.md").read_text()
+    assert "x = 1 / y" in (tmp_path / "run" / "summary.html").read_text()
+    again = run_labs(["day9/01_ok"], run_dir=tmp_path / "run2")  # the lab that passed is cached
+    assert again.by_status("Cached") == ["day9/01_ok"]
 
 
 @pytest.mark.slow
 def test_day1_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
-    result = run_lab("day1", {"FAST": True, "SEED": 1}, run_dir=tmp_path / "run")
+    result = run_lab("day1/01_intro_fraud", {"FAST": True, "SEED": 1}, run_dir=tmp_path / "run")
     assert result.status == "Completed"
     executed = nbformat.read(result.notebooks[0]["output"], as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
@@ -84,7 +88,7 @@ def test_day1_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
 
 @pytest.mark.slow
 def test_day2_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
-    result = run_lab("day2", {"FAST": True}, run_dir=tmp_path / "run")
+    result = run_lab("day2_features", {"FAST": True}, run_dir=tmp_path / "run")
     results = result.notebooks[0]["results"]
     assert results["xgboost_roc_auc"] > 0.7
     assert results["fraud_cost_at_best"] <= results["fraud_cost_at_0_5"]
@@ -98,13 +102,14 @@ def test_day2_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
 @pytest.mark.slow
 def test_day3_runs_end_to_end_and_writes_its_results(tmp_path, workspace):
     try:
-        result = run_lab("day3", {"FAST": True}, run_dir=tmp_path / "run")
+        result = run_labs(["day2/02_tuning", "day3_production"], {"FAST": True},
+                          run_dir=tmp_path / "run")  # fmt: skip
     finally:
         left = list(wb.list_endpoints()["name"])
         for name in left:  # never leave a server running, even if the lab failed
             wb.delete_endpoint(name)
     assert left == [], f"the lab left endpoints running: {left}"
-    results = result.notebooks[0]["results"]
+    results = result.notebooks[-1]["results"]
     keys = {"endpoint_names", "variant_counts", "ab_auc", "batch_rows", "drift_violations",
             "startup_s"}  # fmt: skip
     assert keys <= set(results), sorted(keys - set(results))

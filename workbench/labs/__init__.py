@@ -4,12 +4,13 @@ Example
 -------
 >>> from workbench.labs import list_labs, run_lab
 >>> run_lab("day1", parameters={"FAST": True})   # doctest: +SKIP
+>>> run_labs(all_labs=True, parameters={"FAST": True})   # the whole workshop  # doctest: +SKIP
 """
 
 from ._doctor import Check, doctor, format_checks
 from ._handoff import latest_training_job
-from ._registry import Lab, find_labs, labs_dir, list_labs
-from ._runner import LabFailedError, LabRun, run_lab
+from ._registry import Lab, find_labs, labs_dir, list_labs, select_labs
+from ._runner import LabFailedError, LabRun, run_lab, run_labs
 
 __all__ = [
     "Check",
@@ -23,4 +24,6 @@ __all__ = [
     "latest_training_job",
     "list_labs",
     "run_lab",
+    "run_labs",
+    "select_labs",
 ]
