@@ -1,5 +1,5 @@
 # Two commands matter (see README.md):
-#   make demo   set everything up in .venv/ and run the main job (the Day 1 lab through papermill)
+#   make demo   set everything up in .venv/ and run the main job (the whole workshop, FAST, through papermill)
 #   make test   set everything up in .venv/ and run the test suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.workbench-installed
 
-.PHONY: setup demo test test-fast lint jupyter bench lock clean
+.PHONY: setup demo test test-fast lint jupyter bench screenshots lock clean
 
 setup: $(STAMP)
 
@@ -20,8 +20,9 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name workbench --display-name "Python (workbench)" >/dev/null
 	@touch $(STAMP)
 
+# Every lab of the workshop in FAST mode, as one cached pipeline (a second run restores them).
 demo: $(STAMP)
-	$(VENV)/bin/workbench labs run day1
+	$(VENV)/bin/workbench labs run --all -p FAST=True
 
 # The default run (slow tests deselected in pyproject.toml), then the slow ones (labs end to end).
 test: $(STAMP)
@@ -40,6 +41,11 @@ jupyter: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/training_overhead.py
 	$(PY) benchmarks/algorithms.py
+	$(PY) benchmarks/labs.py
+
+# README screenshots of the panels and dashboards, taken in headless Chromium (Playwright).
+screenshots: $(STAMP)
+	$(PY) scripts/screenshots.py
 
 lock:
 	$(PY) -m uv pip compile requirements/requirements.in --python-version 3.11 \
