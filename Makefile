@@ -33,7 +33,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check workbench tests benchmarks
+	$(VENV)/bin/ruff check workbench tests benchmarks scripts
 
 jupyter: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=.
