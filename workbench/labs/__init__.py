@@ -9,6 +9,7 @@ Example
 
 from ._doctor import Check, doctor, format_checks
 from ._handoff import latest_training_job
+from ._projects import PROJECTS, ProblemStatement, Project, get_project
 from ._registry import Lab, find_labs, labs_dir, list_labs, select_labs
 from ._runner import LabFailedError, LabRun, run_lab, run_labs
 
@@ -17,9 +18,13 @@ __all__ = [
     "Lab",
     "LabFailedError",
     "LabRun",
+    "PROJECTS",
+    "ProblemStatement",
+    "Project",
     "doctor",
     "find_labs",
     "format_checks",
+    "get_project",
     "labs_dir",
     "latest_training_job",
     "list_labs",
