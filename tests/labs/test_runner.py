@@ -153,3 +153,20 @@ def test_labelling_lab_runs_end_to_end(tmp_path, workspace):
     downstream = workspace.catalog.lineage("labeling-job", jobs["image_labeling"])["downstream"]
     assert jobs["training"] in {link["name"] for link in downstream}
     assert "digits_auto_share" in result.summary_path.read_text()
+
+
+def test_a_kernel_that_never_starts_fails_the_lab_cleanly(tmp_path, monkeypatch, workspace):
+    spec = tmp_path / "jupyter" / "kernels" / "broken"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": ["/bin/false", "{connection_file}"], "display_name": "broken",
+                    "language": "python"})
+    )  # fmt: skip
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    write_lab(tmp_path / "labs" / "day9_demo" / "01_ok.ipynb", ["x = 1"])
+    monkeypatch.setenv("WORKBENCH_LABS_DIR", str(tmp_path / "labs"))
+    with pytest.raises(LabFailedError, match="day9/01_ok failed before its first cell"):
+        run_lab("day9", kernel_name="broken", run_dir=tmp_path / "run")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["notebooks"][0]["status"] == "Failed"
+    assert "before its first cell" in (tmp_path / "run" / "summary.md").read_text()

@@ -55,8 +55,7 @@ def _markdown(data: dict[str, Any]) -> str:
             err = nb["error"]
             lines += [
                 "",
-                f"**{nb['lab']} failed** at cell {err['cell_index']}: "
-                f"{err['ename']}: {err['evalue']}",
+                f"**{nb['lab']} failed** {_where(err)}: {err['ename']}: {err['evalue']}",
                 "",
                 "```python",
                 err.get("source", "").rstrip(),
@@ -66,6 +65,12 @@ def _markdown(data: dict[str, Any]) -> str:
             lines += ["", f"## {nb['lab']}: results", ""]
             lines += [f"- {key}: {_value(value)}" for key, value in nb["results"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _where(error: dict[str, Any]) -> str:
+    if error.get("cell_index") is None:
+        return "before its first cell"
+    return f"at cell {error['cell_index']}"
 
 
 def _counts(data: dict[str, Any]) -> str:
@@ -100,7 +105,7 @@ def _html(data: dict[str, Any]) -> str:
             f"<td>{results}</td><td><a href='{esc(name)}'>{esc(name)}</a></td></tr>"
         )
     errors = [
-        f"<h2>{esc(nb['lab'])} failed at cell {nb['error']['cell_index']}</h2>"
+        f"<h2>{esc(nb['lab'])} failed {_where(nb['error'])}</h2>"
         f"<p>{esc(nb['error']['ename'])}: {esc(str(nb['error']['evalue']))}</p>"
         f"<pre>{esc(nb['error'].get('source', ''))}</pre>"
         for nb in data["notebooks"]

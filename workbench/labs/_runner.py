@@ -147,8 +147,11 @@ def run_labs(
         failed = next(nb for nb in result.notebooks if nb["status"] == "Failed")
         err = failed["error"]
         source = "\n".join("    " + line for line in err["source"].splitlines()[:8])
+        where = (
+            "before its first cell" if err["cell_index"] is None else f"at cell {err['cell_index']}"
+        )
         raise LabFailedError(
-            f"Lab {failed['lab']} failed at cell {err['cell_index']}: "
+            f"Lab {failed['lab']} failed {where}: "
             f"{err['ename']}: {err['evalue']}\n{source}\n"
             f"(executed notebook: {failed['output']}; report: {result.report_path})"
         )
@@ -312,30 +315,55 @@ def _execute(
     output = run_path / lab.output_file
     record: dict[str, Any] = {"lab": lab.name, "notebook": str(lab.path), "output": str(output)}
     started = time.time()
-    try:
-        pm.execute_notebook(
-            str(lab.path),
-            str(output),
-            parameters=params,
-            cwd=str(lab.path.parent),
-            kernel_name=kernel,
-            progress_bar=False,
-            log_output=log_output,
-            execution_timeout=timeout,
-        )
-        record["status"] = "Completed"
-    except pm.PapermillExecutionError as exc:
-        record["status"] = "Failed"
-        record["error"] = {
-            "cell_index": exc.cell_index,
-            "ename": exc.ename,
-            "evalue": exc.evalue,
-            "source": exc.source,
-        }
+    for attempt in range(2):
+        try:
+            pm.execute_notebook(
+                str(lab.path),
+                str(output),
+                parameters=params,
+                cwd=str(lab.path.parent),
+                kernel_name=kernel,
+                progress_bar=False,
+                log_output=log_output,
+                execution_timeout=timeout,
+            )
+            record["status"] = "Completed"
+        except pm.PapermillExecutionError as exc:
+            record["status"] = "Failed"
+            record["error"] = {
+                "cell_index": exc.cell_index,
+                "ename": exc.ename,
+                "evalue": exc.evalue,
+                "source": exc.source,
+            }
+        except Exception as exc:  # the kernel did not start, or died between cells
+            if attempt == 0 and _kernel_never_started(output):
+                # A kernel start can lose a race for its ports with other kernels starting
+                # at the same moment; one retry, then it is a real failure.
+                continue
+            record["status"] = "Failed"
+            record["error"] = {
+                "cell_index": None,
+                "ename": type(exc).__name__,
+                "evalue": str(exc),
+                "source": "",
+            }
+        break
     record["duration_s"] = round(time.time() - started, 2)
     results = run_path / lab.results_file
     record["results"] = _read_results(results)
     return record
+
+
+def _kernel_never_started(output: Path) -> bool:
+    """True when no cell of the executed notebook ran (papermill saves it as it goes)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(output, as_version=4)
+    except (OSError, ValueError):
+        return True
+    return not any(cell.get("execution_count") for cell in nb.cells if cell.cell_type == "code")
 
 
 def _read_results(path: Path) -> dict[str, Any]:
