@@ -95,3 +95,19 @@ def test_endpoints_commands_take_the_workspace_option(workspace, tmp_path, capsy
     assert "No endpoint named 'ghost'" in capsys.readouterr().err
     assert main(["endpoints", "delete", "ghost"]) == 1
     assert "Known: none" in capsys.readouterr().err
+
+
+def test_labs_list_by_track_and_run_without_names(capsys):
+    assert main(["labs", "list", "--track", "images"]) == 0
+    out = capsys.readouterr().out
+    assert "day1/03_define_problem[images]" in out and "day3/05_images_in_production" in out
+    assert "day1/03_define_problem[fraud]" not in out and "day2/02_tuning" not in out
+    assert main(["labs", "run"]) == 1
+    assert "--all" in capsys.readouterr().err
+    assert main(["labs", "run", "day1", "--kernel", "no-such-kernel"]) == 1
+    assert "installed Jupyter kernel" in capsys.readouterr().err
+
+
+def test_unknown_dashboard_lists_the_dashboards(capsys):
+    assert main(["dashboard", "nope"]) == 1
+    assert "leaderboard" in capsys.readouterr().err
