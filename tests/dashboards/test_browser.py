@@ -9,6 +9,8 @@ the leaderboard and monitoring ones need training jobs and endpoints and are mar
 
 from __future__ import annotations
 
+import time
+
 import psutil
 import pytest
 
@@ -77,6 +79,20 @@ def column(page, table: str, index: int) -> list[str]:
     ]
 
 
+def wait_for_column(page, table: str, index: int, expected: list[str], timeout: float = 30.0):
+    """Wait until column ``index`` of ``table`` reads ``expected``.
+
+    A dashboard redraws its widgets one after another, so one having changed does not mean
+    the next one has.
+    """
+    deadline = time.monotonic() + timeout
+    shown = column(page, table, index)
+    while shown != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        shown = column(page, table, index)
+    assert shown == expected, f"{table} column {index} shows {shown}, expected {expected}"
+
+
 def image_src(page, selector: str) -> str:
     element = page.wait_for_selector(f"{selector} img")
     return element.get_attribute("src") or ""
@@ -109,7 +125,7 @@ def test_leaderboard_ranks_and_follows_the_chosen_metric_and_model(demo, browser
                            label="validation:auc (higher is better)")  # fmt: skip
         wait_for_text(page, ".wb-leaderboard-table th.wb-sort", "validation:auc")
         by_auc = leaderboard("validation:auc", workspace=ws)
-        assert column(page, ".wb-leaderboard-table", 2) == by_auc["job"].tolist()
+        wait_for_column(page, ".wb-leaderboard-table", 2, by_auc["job"].tolist())
         # Interaction 2: pick the last model; its metrics and plot replace the first one's.
         last = by_auc["job"].iloc[-1]
         details = page.inner_text(".wb-leaderboard-metrics")
@@ -141,7 +157,7 @@ def test_labelling_shows_progress_and_switches_jobs(labelled, browser, serve):
         done = labelling_progress(older, workspace=ws)
         wait_for_text(page, ".wb-labelling-progress-text",
                       f"{done['labeled']} of {done['items']} items labelled")  # fmt: skip
-        assert column(page, ".wb-labelling-annotators", 1) == ["ana", "ben", "cy"]
+        wait_for_column(page, ".wb-labelling-annotators", 1, ["ana", "ben", "cy"])
         assert wait_for_new_image(page, ".wb-labelling-plot", before) != before
     finally:
         page.close()
@@ -165,7 +181,7 @@ def test_monitoring_shows_traffic_and_violations_per_endpoint(demo, browser, ser
         after = wait_for_change(page, ".wb-monitoring-summary", before)
         assert "Deleted" in after
         wait_for_text(page, ".wb-monitoring-violations", f"No constraint violations for {gone}")
-        assert column(page, ".wb-monitoring-variants", 3) == ["60"]
+        wait_for_column(page, ".wb-monitoring-variants", 3, ["60"])
         # The window buttons redraw the chart for the window (its title names it).
         before = image_src(page, ".wb-monitoring-plot")
         page.click(".wb-monitoring-window button:has-text('5 min')")
