@@ -170,7 +170,9 @@ def _alive(pid):
 def test_a_stop_right_after_fit_ends_stopped_not_failed(workspace, tmp_path, splits):
     for _ in range(3):
         job = _sleeper(tmp_path).fit({"train": splits[0]}, wait=False)
-        job.stop(grace_period=5)
+        start = time.time()
+        job.stop(grace_period=600)
         job.wait(logs=False)
         assert job.status == "Stopped"
         assert job.describe()["FailureReason"] is None
+        assert time.time() - start < 60, "SIGTERM was lost; the grace-period SIGKILL stopped it"

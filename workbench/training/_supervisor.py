@@ -89,12 +89,19 @@ class ForkedWorker:
 
     def start(self, spec: dict[str, Any]) -> None:
         read_end, write_end = os.pipe()
+        # A stop can arrive at any moment. SIGTERM stays blocked across the fork so that the
+        # child never runs the supervisor's handler (a stop it would swallow), and both sides
+        # put the child in its own process group, so the supervisor's killpg finds the group
+        # as soon as fork returns (the child alone may not have run yet).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = os.fork()
         if pid == 0:  # the worker
             os.close(read_end)
             code = 1
             try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 os.setpgid(0, 0)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
                 _redirect_stdio(write_end, write_end)
                 from ._worker import _die_with_parent, run
 
@@ -108,6 +115,12 @@ class ForkedWorker:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
+        try:
+            os.setpgid(pid, pid)
+        except OSError:  # the child got there first (EACCES) or already died (ESRCH)
+            pass
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         os.close(write_end)
         self.pid, self.stdout_fd = pid, read_end
 
