@@ -94,7 +94,11 @@ class ForkedWorker:
         # put the child in its own process group, so the supervisor's killpg finds the group
         # as soon as fork returns (the child alone may not have run yet).
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+            raise
         if pid == 0:  # the worker
             os.close(read_end)
             code = 1
@@ -117,7 +121,7 @@ class ForkedWorker:
                 os._exit(code)
         try:
             os.setpgid(pid, pid)
-        except OSError:  # the child got there first (EACCES) or already died (ESRCH)
+        except OSError:  # the child already died (ESRCH)
             pass
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
